@@ -1,0 +1,117 @@
+"""The engine on real photos: faces found, masks found, holes filled, nothing else touched."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import covered_region, data_path
+from unmask_studio.core import blend, maskops
+from unmask_studio.core.faces import similarity
+from unmask_studio.core.io import load_image
+
+
+def test_similarity_recovers_a_known_transform():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 500, (15, 2))
+    a, s, t = 0.3, 0.7, np.array([12.0, -40.0])
+    R = s * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    M = similarity(src, src @ R.T + t)
+    np.testing.assert_allclose(M[:, :2], R, atol=1e-9)
+    np.testing.assert_allclose(M[:, 2], t, atol=1e-7)
+
+
+def test_crop_and_paste_back_round_trip(pair_107):
+    """Aligning a face into the crop and pasting the untouched crop back reproduces the photo."""
+    masked, _ = pair_107
+    h, w = masked.shape[:2]
+    # A rotated, scaled crop around the face, like a tilted head gives.
+    M = cv2.getRotationMatrix2D((w / 2, h / 2.5), 12, 256 / 200)
+    M[:, 2] += [128 - w / 2, 128 - h / 2.5]
+    crop = blend.to_crop(masked, M, 256)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[int(h * .25):int(h * .55), int(w * .3):int(w * .7)] = 1
+    out = blend.paste_back(masked, crop, M, alpha, grain_seed=None)
+    inside = alpha > 0
+    err = np.abs(out.astype(int) - masked.astype(int))[inside]
+    assert err.mean() < 4.0, err.mean()  # resampling twice blurs a little, nothing more
+    assert (out[~inside] == masked[~inside]).all()
+
+
+def test_finds_the_face_and_its_mask(engine, pair_107):
+    masked, clean = pair_107
+    faces = engine.detect(masked)
+    assert len(faces) == 1
+    truth = covered_region(masked, clean)
+    ys, xs = np.nonzero(truth)
+    x0, y0, x1, y1 = faces[0].box
+    assert x0 < xs.mean() < x1 and y0 < ys.mean() < y1  # the mask is on the face found
+    mask, crop_masks = engine.segment(masked, faces)
+    found = mask > 127
+    iou = (found & truth).sum() / (found | truth).sum()
+    assert iou > 0.6, iou
+    assert crop_masks[0].shape == (256, 256)
+
+
+def test_only_the_masked_region_changes(engine, pair_107):
+    masked, clean = pair_107
+    result = engine.run(masked)
+    changed = (result.image != masked).any(-1)
+    assert changed.sum() > 0.5 * (result.mask > 0).sum()
+    # Changes stay inside the mask plus its feathered edge; everything else is bit-identical.
+    face = result.faces[0].face
+    crop_px_per_image_px = np.sqrt(abs(np.linalg.det(face.matrix[:, :2])))
+    reach = maskops.feather_reach(engine.options.feather_px / crop_px_per_image_px) + 1
+    allowed = cv2.dilate((result.mask > 0).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
+    assert not (changed & ~allowed).any()
+    # And the fill is closer to the real face than the mask was.
+    truth = covered_region(masked, clean)
+    err_before = np.abs(masked.astype(float) - clean)[truth].mean()
+    err_after = np.abs(result.image.astype(float) - clean)[truth].mean()
+    assert err_after < 0.6 * err_before, (err_before, err_after)
+
+
+def test_user_mask_is_used_as_given(engine, pair_107):
+    masked, _ = pair_107
+    mask = np.zeros(masked.shape[:2], np.uint8)
+    mask[250:300, 120:200] = 255
+    result = engine.run(masked, mask=mask)
+    changed = (result.image != masked).any(-1)
+    ys, xs = np.nonzero(changed)
+    assert changed[250:300, 120:200].mean() > 0.9
+    assert ys.min() >= 240 and ys.max() < 310 and xs.min() >= 110 and xs.max() < 210
+
+
+def test_no_face_leaves_the_photo_alone(engine):
+    # A real photo region with no face in it: the background corner of a scene.
+    img = load_image(data_path("real_masked", "004.webp")).rgb
+    h, w = img.shape[:2]
+    ramp = np.linspace(0, 255, w, dtype=np.float32)[None, :, None].repeat(h, 0).repeat(3, 2)
+    plain = (0.5 * ramp + 60).astype(np.uint8)
+    result = engine.run(plain)
+    assert result.faces == []
+    assert (result.image == plain).all()
+
+
+def test_bare_face_gets_no_mask(engine):
+    """A face without a covering yields an empty mask, so the pipeline leaves it untouched."""
+    img = load_image(data_path("pairs_dev", "clean", "110.png")).rgb
+    result = engine.run(img)
+    assert len(result.faces) == 1
+    assert (result.mask > 127).mean() < 0.002
+    assert (result.image != img).any(-1).mean() < 0.002
+
+
+def test_several_faces(engine):
+    """Two photos side by side: both faces found and both masks removed."""
+    a = load_image(data_path("pairs_dev", "masked", "107.png")).rgb
+    b = load_image(data_path("pairs_dev", "masked", "117.png")).rgb
+    h = max(a.shape[0], b.shape[0])
+    canvas = np.full((h, a.shape[1] + b.shape[1] + 40, 3), 235, np.uint8)
+    canvas[:a.shape[0], :a.shape[1]] = a
+    canvas[:b.shape[0], a.shape[1] + 40:] = b
+    result = engine.run(canvas)
+    assert len(result.faces) == 2
+    left = (result.mask[:, :a.shape[1]] > 0).sum()
+    right = (result.mask[:, a.shape[1] + 40:] > 0).sum()
+    assert left > 2000 and right > 2000

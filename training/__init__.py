@@ -1,0 +1,1 @@
+"""Training code for Unmask Studio (torch). Never imported by the app."""

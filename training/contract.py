@@ -1,0 +1,97 @@
+"""The ONNX contract between training and the app: crop geometry and model I/O.
+
+The aligned crop is defined by where CelebA faces sit in their crops (median face-mesh landmarks over
+celeba/train), so the app aligns real faces to exactly the framing the models were trained on.
+``python -m training.contract`` writes ``resources/models/contract.json``; the app reads it, and a test
+pins model files against it. This is the only thing training and the app share.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from training.data import SOURCE_SIZE, landmarks
+from training.paths import CACHE, DATA, MODELS
+
+CROP_SIZE = 256
+# Landmarks that stay put whether or not a mask is worn dominate the fit (eyes, brows, nose bridge);
+# a few lower ones pin the scale.
+ALIGN_INDICES = [33, 133, 362, 263, 70, 300, 168, 6, 197, 1, 234, 454, 152, 13, 14]
+KEYPOINTS = {"right_eye": [33, 133], "left_eye": [362, 263], "nose_tip": [1], "mouth": [13, 14]}
+
+CONTRACT = {
+    "version": 1,
+    "crop_size": CROP_SIZE,
+    "inpainter": {
+        "file": "inpainter.onnx",
+        "inputs": {"image": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                             "layout": "RGB"},
+                   "mask": {"shape": ["N", 1, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                            "meaning": "1 = pixel to fill"}},
+        "outputs": {"output": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                               "meaning": "raw prediction; composite with the mask yourself"}},
+    },
+    "segmenter": {
+        "file": "segmenter.onnx",
+        "inputs": {"image": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                             "layout": "RGB"}},
+        "outputs": {"mask": {"shape": ["N", 1, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                             "meaning": "probability that the pixel is a face covering"}},
+    },
+}
+
+
+def template_points() -> np.ndarray:
+    """Median position of every mesh landmark in a 256² crop with CelebA framing (468x2)."""
+    _, lms = landmarks("train")
+    return np.median(lms, axis=0) * (CROP_SIZE / SOURCE_SIZE)
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, shift) mapping src onto dst, as 2x3."""
+    M, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.LMEDS)
+    return M
+
+
+def build_aligned_maskedface_seg(tmpl: np.ndarray) -> None:
+    """Warp MaskedFace-Net images and their labels into the canonical crop (cached npz)."""
+    d = np.load(CACHE / "maskedface_seg.npz")
+    images, masks, names = [], [], []
+    for name, lm in zip(d["names"], d["landmarks"].astype(np.float32)):
+        if np.isnan(lm[0, 0]):
+            continue
+        stem = name.rsplit(".", 1)[0]
+        img = np.asarray(Image.open(DATA / "maskedface_seg" / "images" / name).convert("RGB"))
+        lab = np.asarray(Image.open(DATA / "maskedface_seg" / "labels" / f"{stem}_gt.png"))
+        if lab.ndim == 3:
+            lab = lab[..., 0]
+        M = similarity(lm[ALIGN_INDICES], tmpl[ALIGN_INDICES])
+        images.append(cv2.warpAffine(img, M, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_AREA,
+                                     borderMode=cv2.BORDER_REFLECT))
+        masks.append(cv2.warpAffine((lab == 2).astype(np.uint8), M, (CROP_SIZE, CROP_SIZE),
+                                    flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT))
+        names.append(stem)
+    np.savez_compressed(CACHE / "maskedface_seg_aligned.npz", images=np.stack(images), masks=np.stack(masks),
+                        names=np.array(names))
+    print(f"aligned {len(images)} MaskedFace-Net faces")
+
+
+def main() -> int:
+    tmpl = template_points()
+    c = dict(CONTRACT)
+    c["template"] = {"mesh_indices": ALIGN_INDICES, "points": tmpl[ALIGN_INDICES].round(2).tolist()}
+    c["template_keypoints"] = {k: tmpl[v].mean(0).round(2).tolist() for k, v in KEYPOINTS.items()}
+    MODELS.mkdir(parents=True, exist_ok=True)
+    (MODELS / "contract.json").write_text(json.dumps(c, indent=1) + "\n")
+    print(f"wrote {MODELS / 'contract.json'}")
+    if not (CACHE / "maskedface_seg_aligned.npz").exists():
+        build_aligned_maskedface_seg(tmpl)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

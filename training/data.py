@@ -1,0 +1,150 @@
+"""Datasets over CelebA with synthetic coverings, deterministic per (seed, epoch, index).
+
+Every sample's randomness comes from its own generator seeded by (seed, epoch, index), so a run that
+resumes at data position k sees exactly the samples it would have seen without the interruption.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from training.paths import CACHE, DATA, MODELS, celeba_files
+from training.synth import covering_mask, synthesize
+
+SOURCE_SIZE = 192  # CelebA crops on disk
+
+
+@lru_cache(maxsize=None)
+def landmarks(split: str) -> tuple[list, np.ndarray]:
+    """(files, 468x2 landmarks in SOURCE_SIZE pixels) for the images that have a face mesh."""
+    d = np.load(CACHE / f"celeba_{split}.npz")
+    lms = d["landmarks"].astype(np.float32)
+    by_name = {f.name: f for f in celeba_files(split)}
+    ok = ~np.isnan(lms[:, 0, 0])
+    files = [by_name[n] for n, k in zip(d["names"], ok) if k]
+    return files, lms[ok]
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch, index])
+
+
+def load_face(path, size: int) -> np.ndarray:
+    im = Image.open(path).convert("RGB")
+    if im.size != (size, size):
+        im = im.resize((size, size), Image.BICUBIC)
+    return np.asarray(im)
+
+
+def hole_mask(lm: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Binary hole as the app will hand it to the inpainter: the covering, grown a little."""
+    soft, _ = covering_mask(lm, size, size, rng)
+    m = (soft > 0.5).astype(np.uint8)
+    grow = int(rng.integers(0, max(2, size // 32)))
+    if grow:
+        m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    return m
+
+
+class InpaintSet(torch.utils.data.Dataset):
+    """(image, mask) pairs: clean face in [0,1] and the hole to fill."""
+
+    def __init__(self, split: str, size: int, seed: int = 0, epoch: int = 0, train: bool = True, limit=None):
+        self.files, self.lms = landmarks(split)
+        if limit:
+            self.files, self.lms = self.files[:limit], self.lms[:limit]
+        self.size, self.seed, self.epoch, self.train = size, seed, epoch, train
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        rng = sample_rng(self.seed, self.epoch, i)
+        img = load_face(self.files[i], self.size)
+        lm = self.lms[i] * (self.size / SOURCE_SIZE)
+        mask = hole_mask(lm, self.size, rng)
+        if self.train and rng.random() < 0.5:  # flip after synthesis: the landmarks stay consistent
+            img, mask = img[:, ::-1], mask[:, ::-1]
+        img = torch.from_numpy(img.copy()).permute(2, 0, 1).float() / 255
+        mask = torch.from_numpy(np.ascontiguousarray(mask))[None].float()
+        return img, mask
+
+
+class SegmentSet(torch.utils.data.Dataset):
+    """(photographed masked face, covering mask) pairs; some faces stay bare (target: empty mask)."""
+
+    def __init__(self, split: str, size: int, seed: int = 0, epoch: int = 0, train: bool = True,
+                 bare_fraction: float = 0.15, limit=None):
+        self.files, self.lms = landmarks(split)
+        if limit:
+            self.files, self.lms = self.files[:limit], self.lms[:limit]
+        self.size, self.seed, self.epoch, self.train, self.bare = size, seed, epoch, train, bare_fraction
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        rng = sample_rng(self.seed, self.epoch, i)
+        big = 256  # render at crop size, then resize to the net's size like the app does
+        img = load_face(self.files[i], big)
+        lm = self.lms[i] * (big / SOURCE_SIZE)
+        if rng.random() < self.bare:
+            from training.synth import jpeg
+            out, mask = jpeg(img, int(rng.integers(60, 96))), np.zeros((big, big), np.uint8)
+        else:
+            out, mask, _ = synthesize(img, lm, rng)
+        return to_seg_tensors(out, mask, self.size, rng if self.train else None)
+
+
+def to_seg_tensors(rgb, mask, size, rng):
+    if rng is not None:
+        rgb, mask = augment_photo(rgb, mask, rng)
+    rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(mask.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+    return (torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255,
+            torch.from_numpy(np.ascontiguousarray(mask))[None].float())
+
+
+def augment_photo(rgb, mask, rng):
+    """Flip, small similarity jitter (alignment is never perfect) and colour/lighting jitter."""
+    if rng.random() < 0.5:
+        rgb, mask = rgb[:, ::-1], mask[:, ::-1]
+    h, w = mask.shape
+    M = cv2.getRotationMatrix2D((w / 2 + rng.normal(0, 4), h / 2 + rng.normal(0, 4)),
+                                rng.normal(0, 6), rng.uniform(0.92, 1.08))
+    rgb = cv2.warpAffine(np.ascontiguousarray(rgb), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    mask = cv2.warpAffine(np.ascontiguousarray(mask).astype(np.float32), M, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT)
+    f = rgb.astype(np.float32) * rng.uniform(0.7, 1.25) + rng.normal(0, 12, 3)
+    if rng.random() < 0.15:
+        f = f.mean(-1, keepdims=True).repeat(3, -1)
+    return np.clip(f, 0, 255).astype(np.uint8), mask
+
+
+class MaskedFaceSegSet(torch.utils.data.Dataset):
+    """MaskedFace-Net faces with real pixel labels, aligned to the canonical crop (label 2 = mask)."""
+
+    def __init__(self, size: int, split: str, seed: int = 0, epoch: int = 0, train: bool = True):
+        d = np.load(CACHE / "maskedface_seg_aligned.npz")
+        n = len(d["images"])
+        idx = np.arange(n)
+        held = idx % 5 == 0  # every fifth face is held out for evaluation
+        keep = held if split == "test" else ~held
+        self.images, self.masks = d["images"][keep], d["masks"][keep]
+        self.size, self.seed, self.epoch, self.train = size, seed, epoch, train
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        rng = sample_rng(self.seed + 7, self.epoch, i)
+        return to_seg_tensors(self.images[i], self.masks[i], self.size, rng if self.train else None)
+
+
+def contract() -> dict:
+    return json.loads((MODELS / "contract.json").read_text())

@@ -1,0 +1,114 @@
+"""Export trained checkpoints to the ONNX files the app ships (``resources/models``).
+
+    python -m training.export                 # both models from training/runs/{inpaint,segment}
+    python -m training.export --only segmenter
+
+Names, shapes and ranges follow ``resources/models/contract.json`` (written by ``training.contract``);
+the batch dimension is dynamic so the app can run several faces at once. The exported graph is
+checked against PyTorch on random input before it replaces the shipped file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.checkpoint import load_state, to_float
+from training.models import SegmenterNet
+from training.paths import MODELS, RUNS
+from training.train_inpaint import build_generator
+from training.train_segment import NET_SIZE
+
+
+class SegmenterExport(torch.nn.Module):
+    """Crop-size RGB in, crop-size covering probability out (the net itself runs at NET_SIZE)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image):
+        size = image.shape[-1]
+        x = F.interpolate(image, size=(NET_SIZE, NET_SIZE), mode="bilinear", align_corners=False, antialias=False)
+        logit = F.interpolate(self.net(x), size=(size, size), mode="bilinear", align_corners=False)
+        return torch.sigmoid(logit)
+
+
+class InpainterAtTrainSize(torch.nn.Module):
+    """Runs a generator trained at a smaller size inside the crop-size contract: 2x area-downsample
+    the input, fill, bicubic-upsample the prediction (the app composites it with the mask)."""
+
+    def __init__(self, G, factor: int):
+        super().__init__()
+        self.G, self.factor = G, factor
+
+    def forward(self, image, mask):
+        f = self.factor
+        small_mask = (F.max_pool2d(mask, f) > 0).float()  # a hole pixel anywhere makes the cell a hole
+        out = self.G(F.avg_pool2d(image, f), small_mask)
+        return F.interpolate(out, scale_factor=float(f), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def _export(model, args, names_in, name_out, path):
+    import onnxruntime as ort
+
+    model.eval()
+    tmp = path.with_suffix(".onnx.tmp")
+    dyn = {n: {0: "N"} for n in names_in + [name_out]}
+    torch.onnx.export(model, args, str(tmp), input_names=names_in, output_names=[name_out],
+                      dynamic_axes=dyn, opset_version=17, dynamo=False)
+    sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = model(*args).numpy()
+    got = sess.run([name_out], {n: a.numpy() for n, a in zip(names_in, args)})[0]
+    err = float(np.abs(ref - got).max())
+    if err > 1e-3:
+        raise RuntimeError(f"ONNX output differs from PyTorch by {err}")
+    os.replace(tmp, path)
+    print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB, max |onnx - torch| = {err:.2e})")
+
+
+def export_inpainter(run="inpaint"):
+    state = load_state(RUNS / run)
+    G = build_generator(state["cfg"])
+    G.load_state_dict(to_float(state["ema"]))
+    size = json.loads((MODELS / "contract.json").read_text())["crop_size"]
+    train_size = state.get("size", 128)  # early checkpoints were all trained at 128
+    model = G if train_size == size else InpainterAtTrainSize(G, size // train_size)
+    print(f"inpainter trained at {train_size}², exported for {size}²")
+    img = torch.rand(2, 3, size, size)
+    mask = (torch.rand(2, 1, size, size) > 0.7).float()
+    _export(model, (img, mask), ["image", "mask"], "output", MODELS / "inpainter.onnx")
+    return state["step"]
+
+
+def export_segmenter(run="segment"):
+    state = load_state(RUNS / run)
+    net = SegmenterNet()
+    net.load_state_dict(to_float(state["net"]))
+    size = json.loads((MODELS / "contract.json").read_text())["crop_size"]
+    _export(SegmenterExport(net), (torch.rand(2, 3, size, size),), ["image"], "mask", MODELS / "segmenter.onnx")
+    return state["step"]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", choices=["inpainter", "segmenter"])
+    ap.add_argument("--inpaint-run", default="inpaint")
+    ap.add_argument("--segment-run", default="segment")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.only != "segmenter":
+        print("inpainter step", export_inpainter(args.inpaint_run))
+    if args.only != "inpainter":
+        print("segmenter step", export_segmenter(args.segment_run))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

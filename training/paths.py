@@ -1,0 +1,19 @@
+"""Where training reads data and keeps its caches.
+
+The data set lives beside the repository (``../shared/data``) and is read-only; derived caches
+(landmarks, aligned crops) go to ``training/.cache`` which is git-ignored and rebuilt on demand.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("UNMASK_DATA", REPO.parent / "shared" / "data"))
+CACHE = Path(os.environ.get("UNMASK_CACHE", REPO / "training" / ".cache"))
+RUNS = REPO / "training" / "runs"
+MODELS = REPO / "resources" / "models"
+
+
+def celeba_files(split: str) -> list[Path]:
+    return sorted((DATA / "celeba" / split).glob("*.webp"))

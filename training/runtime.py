@@ -1,0 +1,58 @@
+"""Device, threads and distributed set-up shared by the training scripts.
+
+One code path for every machine: under ``torchrun`` (WORLD_SIZE set) it joins the process group
+(NCCL on CUDA, Gloo on CPU) and wraps the model in DDP; with CUDA it uses the local GPU; otherwise the
+CPU with a chosen number of threads. SIGTERM/SIGINT ask the loop to checkpoint and stop cleanly.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class Runtime:
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+    stop_requested: bool = False
+    _t0: float = field(default_factory=time.time)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def start(cls, threads: int = 0) -> "Runtime":
+        if threads:
+            torch.set_num_threads(threads)
+        rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        if torch.cuda.is_available():
+            local = int(os.environ.get("LOCAL_RANK", 0))
+            torch.cuda.set_device(local)
+            device = torch.device("cuda", local)
+        else:
+            device = torch.device("cpu")
+        if world > 1:
+            torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rt = cls(device, rank, world)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, rt._request_stop)
+        return rt
+
+    def _request_stop(self, *_):
+        self.stop_requested = True
+
+    def wrap(self, model):
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        return model
+
+    def log(self, msg: str) -> None:
+        if self.is_main:
+            print(f"[{time.strftime('%H:%M:%S')} +{(time.time() - self._t0) / 60:.1f}m] {msg}", flush=True)

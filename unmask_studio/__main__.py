@@ -1,0 +1,5 @@
+import sys
+
+from unmask_studio.cli import main
+
+sys.exit(main())

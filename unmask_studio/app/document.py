@@ -1,0 +1,179 @@
+"""The open photo and everything edited on it: the model that the canvas and panels observe.
+
+Views never change pixels themselves; they call the Document (usually through an undo command), and
+the Document emits what changed and where, so each view redraws only that region.
+
+Heavy preparation (decoding, the display pyramids, the result buffer) happens in a worker as
+``DocumentData``; the GUI thread only adopts the finished arrays in ``Document.open``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from unmask_studio.core.faces import Face
+from unmask_studio.core.io import LoadedImage, load_image
+from unmask_studio.app.pyramid import Pyramid, Rect
+
+LAYERS = ("original", "result", "mask", "faces")
+
+
+@dataclass
+class DocumentData:
+    """Everything a freshly opened photo needs, built off the GUI thread."""
+
+    loaded: LoadedImage
+    original: Pyramid
+    result: Pyramid  # starts as a copy of the original; inpainting writes into it in place
+    mask: Pyramid  # full-resolution uint8 removal mask (255 = remove), edited in place
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "DocumentData":
+        return cls.from_loaded(load_image(path))
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedImage) -> "DocumentData":
+        rgb = loaded.rgb
+        h, w = rgb.shape[:2]
+        return cls(loaded, Pyramid(rgb), Pyramid(rgb.copy()), Pyramid(np.zeros((h, w), np.uint8)))
+
+
+@dataclass
+class ResultState:
+    """Whether there is a result, and the box outside which it equals the original (None = nowhere)."""
+
+    has_result: bool = False
+    rect: Rect | None = None
+
+
+def union(a: Rect | None, b: Rect | None) -> Rect | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def bbox(changed: np.ndarray) -> Rect | None:
+    """Bounding box of the True pixels of a 2-D boolean array."""
+    rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
+    if not len(rows):
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+class Document(QObject):
+    opened = Signal()  # a new photo (or none) replaced the previous one
+    pixels_changed = Signal(object)  # Rect of the result layer, or None for everything
+    mask_changed = Signal(object)  # Rect of the mask, or None for everything
+    faces_changed = Signal()
+    layers_changed = Signal()  # visibility or result availability
+    face_selected = Signal(int)  # index into faces, -1 for none
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        # Bumped on every open: a job started for an older generation must not touch this photo.
+        self.generation = 0
+        self.data: DocumentData | None = None
+        self.faces: list[Face] = []
+        self.visible = dict.fromkeys(LAYERS, True)
+        self.result_state = ResultState()
+        self.selected_face = -1
+        self.save_path: Path | None = None  # where Save writes without asking (never the original)
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def open(self, data: DocumentData | None) -> None:
+        self.generation += 1
+        self.data = data
+        self.faces = []
+        self.visible = dict.fromkeys(LAYERS, True)
+        self.result_state = ResultState()
+        self.selected_face = -1
+        self.save_path = None
+        self.opened.emit()
+
+    @property
+    def is_open(self) -> bool:
+        return self.data is not None
+
+    @property
+    def path(self) -> Path | None:
+        return self.data.loaded.path if self.data else None
+
+    @property
+    def loaded(self) -> LoadedImage:
+        return self.data.loaded
+
+    @property
+    def original(self) -> np.ndarray:
+        return self.data.original.base
+
+    @property
+    def result(self) -> np.ndarray:
+        return self.data.result.base
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.data.mask.base
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.original.shape[:2]
+        return w, h
+
+    def output_image(self) -> np.ndarray:
+        """What Save writes: the result once there is one, otherwise the photo as loaded."""
+        return self.result if self.result_state.has_result else self.original
+
+    # ----------------------------------------------------------------------------- pixel edits
+    def read(self, layer: str, rect: Rect) -> np.ndarray:
+        x0, y0, x1, y1 = rect
+        return self._array(layer)[y0:y1, x0:x1].copy()
+
+    def write(self, layer: str, rect: Rect, patch: np.ndarray) -> None:
+        """Put ``patch`` at ``rect`` of the mask or result, refresh the pyramid there, tell the views."""
+        x0, y0, x1, y1 = rect
+        self._array(layer)[y0:y1, x0:x1] = patch
+        self.touched(layer, rect)
+
+    def touched(self, layer: str, rect: Rect | None) -> None:
+        """Level 0 of ``layer`` was changed in place inside ``rect``: refresh caches and views."""
+        pyr = self.data.mask if layer == "mask" else self.data.result
+        if rect is None:
+            h, w = pyr.base.shape[:2]
+            rect = (0, 0, w, h)
+        pyr.update(rect)
+        (self.mask_changed if layer == "mask" else self.pixels_changed).emit(rect)
+
+    def _array(self, layer: str) -> np.ndarray:
+        if layer == "mask":
+            return self.mask
+        if layer == "result":
+            return self.result
+        raise ValueError(layer)
+
+    def set_result_state(self, state: ResultState) -> None:
+        changed = state.has_result != self.result_state.has_result
+        self.result_state = state
+        if changed:
+            self.layers_changed.emit()
+
+    # ----------------------------------------------------------------------------- faces, layers
+    def set_faces(self, faces: list[Face]) -> None:
+        self.faces = list(faces)
+        if self.selected_face >= len(self.faces):
+            self.selected_face = -1
+        self.faces_changed.emit()
+
+    def select_face(self, index: int) -> None:
+        if index != self.selected_face:
+            self.selected_face = index
+            self.face_selected.emit(index)
+
+    def set_visible(self, layer: str, visible: bool) -> None:
+        if self.visible.get(layer) != visible:
+            self.visible[layer] = visible
+            self.layers_changed.emit()

@@ -1,0 +1,126 @@
+"""Running slow work (loading, detection, segmentation, inpainting, saving) off the GUI thread.
+
+A job is a plain function ``fn(progress, cancel) -> value``. It runs on a QThreadPool; its outcome
+comes back to the GUI thread through a queued signal and is handed to the job's callback only if the
+document generation it was started for is still the open one: a result computed for a photo the user
+has since closed is dropped instead of being painted onto the new one.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from unmask_studio.core.pipeline import Cancelled
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass
+class Outcome:
+    job_id: int
+    generation: int
+    value: Any = None
+    error: BaseException | None = None
+    details: str = ""  # traceback text, for the log
+    cancelled: bool = False
+
+
+class _Signals(QObject):
+    # Emitted from pool threads; the receiver lives in the GUI thread, so delivery is queued.
+    progress = Signal(int, float, str)
+    done = Signal(object)
+
+
+class _Job(QRunnable):
+    def __init__(self, job_id: int, generation: int, fn, signals: _Signals, stop: threading.Event):
+        super().__init__()
+        self.job_id, self.generation, self.fn, self.signals, self.stop = job_id, generation, fn, signals, stop
+        self._last_progress = 0.0
+
+    def _progress(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last_progress > 0.05 or fraction >= 1.0:  # no point flooding the event loop
+            self._last_progress = now
+            self.signals.progress.emit(self.job_id, float(fraction), message)
+
+    def run(self) -> None:
+        out = Outcome(self.job_id, self.generation)
+        try:
+            if self.stop.is_set():
+                raise Cancelled()
+            out.value = self.fn(self._progress, self.stop.is_set)
+        except Cancelled:
+            out.cancelled = True
+        except BaseException as e:  # noqa: BLE001 - every failure must reach the GUI, never kill the pool
+            out.error, out.details = e, traceback.format_exc()
+        self.signals.done.emit(out)
+
+
+@dataclass
+class _Pending:
+    kind: str
+    on_done: Callable[[Outcome], None]
+    stop: threading.Event
+    cancellable: bool
+
+
+class JobRunner(QObject):
+    """Queues jobs per lane ("io", "engine"): each lane runs one job at a time, lanes run in parallel.
+
+    One engine job at a time keeps memory predictable and the two CPU cores for the model; file I/O has
+    its own lane so opening another photo never waits behind a slow inpaint.
+    """
+
+    started = Signal(int, str)  # job id, kind
+    progress = Signal(int, float, str)
+    finished = Signal(int, str)  # job id, kind (also after errors and cancellation)
+
+    def __init__(self, current_generation: Callable[[], int], parent=None):
+        super().__init__(parent)
+        self._generation = current_generation
+        self._signals = _Signals(self)
+        self._signals.progress.connect(self.progress)
+        self._signals.done.connect(self._on_done)
+        self._pools = {lane: QThreadPool(self) for lane in ("io", "engine")}
+        for pool in self._pools.values():
+            pool.setMaxThreadCount(1)
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = 0
+
+    def submit(self, kind: str, fn: Callable[[ProgressFn, CancelFn], Any], on_done: Callable[[Outcome], None],
+               lane: str = "engine", cancellable: bool = True) -> int:
+        self._next_id += 1
+        stop = threading.Event()
+        self._pending[self._next_id] = _Pending(kind, on_done, stop, cancellable)
+        self._pools[lane].start(_Job(self._next_id, self._generation(), fn, self._signals, stop))
+        self.started.emit(self._next_id, kind)
+        return self._next_id
+
+    def busy(self, kinds: tuple[str, ...] | None = None) -> bool:
+        return any(kinds is None or p.kind in kinds for p in self._pending.values())
+
+    def cancel(self, kinds: tuple[str, ...] | None = None) -> None:
+        """Ask running/queued jobs to stop at their next check (saving is never interrupted)."""
+        for p in self._pending.values():
+            if p.cancellable and (kinds is None or p.kind in kinds):
+                p.stop.set()
+
+    def wait(self, msecs: int = -1) -> bool:
+        return all(pool.waitForDone(msecs) for pool in self._pools.values())
+
+    def _on_done(self, out: Outcome) -> None:
+        pending = self._pending.pop(out.job_id, None)
+        if pending is None:
+            return
+        try:
+            if out.generation == self._generation() or pending.kind in ("load", "save"):
+                # Loads create the new generation and saves write files: both are always delivered.
+                pending.on_done(out)
+        finally:
+            self.finished.emit(out.job_id, pending.kind)

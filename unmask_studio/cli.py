@@ -1,0 +1,119 @@
+"""Command line: ``unmask-studio`` opens the editor; ``unmask-studio batch IN... -o OUT`` runs a batch.
+
+    unmask-studio batch photos/ -o unmasked/               # every photo under photos/, structure kept
+    unmask-studio batch a.jpg b.png -o out/ --save-masks
+    unmask-studio batch photos/ -o out/ --masks my_masks/  # your own masks (white = remove), by stem
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from unmask_studio import __version__
+
+
+def _batch_parser(sub) -> None:
+    p = sub.add_parser("batch", help="remove masks from files and folders",
+                       description="Remove face masks from photos. Outputs go to OUT, never over the inputs; "
+                                   "files already in OUT are skipped, so an interrupted batch resumes.")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="photos and/or folders")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    p.add_argument("--masks", metavar="DIR", help="use masks from DIR (same file stem; white = remove) "
+                                                  "instead of finding masks automatically")
+    p.add_argument("--save-masks", action="store_true", help="also write each removal mask as <name>.mask.png")
+    p.add_argument("--overwrite", action="store_true", help="redo photos whose output already exists")
+    p.add_argument("--no-recursive", action="store_true", help="only the top level of input folders")
+    p.add_argument("--format", choices=["jpg", "png", "webp", "tif", "bmp"], help="output format "
+                   "(default: same as each input)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    p.add_argument("--skip-unmasked", action="store_true", help="write nothing for photos with no mask found")
+    p.add_argument("--grow", type=float, default=None, help="grow (+) or shrink (-) found masks, in pixels of "
+                                                            "the 256-pixel face crop (default 3)")
+    p.add_argument("--report", metavar="FILE", help="JSON report path (default OUT/unmask-report.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_batch_cli(args) -> int:
+    from tqdm import tqdm
+
+    from unmask_studio.core.batch import BatchInputError, BatchOptions, plan, run_batch
+    from unmask_studio.core.pipeline import Engine, Options
+
+    out_dir = Path(args.output)
+    opts = BatchOptions(out_dir=out_dir, recursive=not args.no_recursive, overwrite=args.overwrite,
+                        masks_dir=Path(args.masks) if args.masks else None, save_masks=args.save_masks,
+                        out_format=args.format, quality=args.quality, skip_unmasked=args.skip_unmasked)
+    if opts.masks_dir and not opts.masks_dir.is_dir():
+        print(f"error: mask folder not found: {opts.masks_dir}", file=sys.stderr)
+        return 2
+    try:
+        jobs = plan(args.inputs, opts)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(out_dir, os.W_OK):
+            raise BatchInputError(f"Cannot write to {out_dir}: permission denied.")
+    except (BatchInputError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not jobs:
+        print("No supported photos found in the inputs.", file=sys.stderr)
+        return 2
+    engine_opts = Options()
+    if args.grow is not None:
+        engine_opts.grow_px = args.grow
+    engine = Engine(engine_opts)
+    stop = {"asked": False}
+
+    def on_sigint(*_):  # first Ctrl-C: finish cleanly after the current photo; second: now
+        if stop["asked"]:
+            raise KeyboardInterrupt
+        stop["asked"] = True
+        tqdm.write("Stopping after the current photo (Ctrl-C again to stop at once)...")
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    bar = tqdm(total=len(jobs), unit="photo", disable=args.quiet, dynamic_ncols=True)
+
+    def on_file(_i, rep):
+        bar.update(1)
+        if rep.status == "failed":
+            tqdm.write(f"failed: {rep.input}: {rep.message}")
+
+    try:
+        report = run_batch(engine, jobs, opts, on_file, cancel=lambda: stop["asked"])
+    except KeyboardInterrupt:
+        from unmask_studio.core.batch import BatchReport
+        report = BatchReport(interrupted=True)
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, old)
+    report_path = Path(args.report) if args.report else out_dir / "unmask-report.json"
+    report.write(report_path)
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(report.counts().items()))
+    print(f"{len(report.files)} of {len(jobs)} photos: {counts}. Report: {report_path}")
+    if report.interrupted:
+        print("Interrupted: run the same command again to continue.", file=sys.stderr)
+        return 130
+    return 1 if report.failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="unmask-studio", description="Remove face masks from photos.")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = ap.add_subparsers(dest="command")
+    _batch_parser(sub)
+    g = sub.add_parser("gui", help="open the editor (the default)")
+    g.add_argument("files", nargs="*")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and not argv[0].startswith("-") and argv[0] not in ("batch", "gui"):
+        argv = ["gui", *argv]  # `unmask-studio photo.jpg` opens it in the editor
+    args = ap.parse_args(argv)
+    if args.command == "batch":
+        return run_batch_cli(args)
+    from unmask_studio.app.main import run_app  # Qt is only imported for the editor
+    return run_app(getattr(args, "files", []))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Moving pixels between the photo and a face's aligned crop, and pasting results back seamlessly.
+
+Following facexlib's align-then-paste-back: a face is warped into the model's crop, inpainted there,
+warped back with the inverse transform and blended through a feathered mask. Only the region of the
+face's crop is touched (so a 24 MP photo never gets warped whole), and every pixel whose blend weight
+is zero is copied from the input bit for bit.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def crop_roi(matrix: np.ndarray, size: int, shape: tuple[int, int], margin: int = 2):
+    """Bounding box (x0, y0, x1, y1) in the image of the crop's footprint, clipped to the image."""
+    inv = cv2.invertAffineTransform(matrix)
+    c = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float64) @ inv[:, :2].T + inv[:, 2]
+    h, w = shape[:2]
+    x0, y0 = np.floor(c.min(0)).astype(int) - margin
+    x1, y1 = np.ceil(c.max(0)).astype(int) + margin
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def to_crop(image: np.ndarray, matrix: np.ndarray, size: int, interp=cv2.INTER_LINEAR,
+            border=cv2.BORDER_REFLECT101) -> np.ndarray:
+    """Warp ``image`` into the ``size``² crop. Large faces are first reduced with area averaging,
+    because a plain affine warp would alias when shrinking a 1500 px face to 256 px."""
+    x0, y0, x1, y1 = crop_roi(matrix, size, image.shape, margin=4)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((size, size) + image.shape[2:], image.dtype)
+    roi = image[y0:y1, x0:x1]
+    M = matrix.astype(np.float64).copy()
+    M[:, 2] += M[:, :2] @ np.array([x0, y0], np.float64)  # ROI pixel -> crop pixel
+    scale = float(np.sqrt(abs(np.linalg.det(M[:, :2]))))
+    if scale < 0.5 and interp != cv2.INTER_NEAREST:
+        f = min(1.0, 2 * scale)
+        roi = cv2.resize(roi, (max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))),
+                         interpolation=cv2.INTER_AREA)
+        M[:, :2] /= f
+    return cv2.warpAffine(roi, M, (size, size), flags=interp, borderMode=border)
+
+
+def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha: np.ndarray,
+               grain_seed: int | None = 0) -> np.ndarray:
+    """Blend ``crop`` (aligned, already composited) into ``image`` through ``alpha`` (float 0..1,
+    full image size). Returns a new image; pixels with alpha == 0 are untouched."""
+    size = crop.shape[0]
+    out = image.copy()
+    x0, y0, x1, y1 = crop_roi(matrix, size, image.shape)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    a = alpha[y0:y1, x0:x1].astype(np.float32)
+    if not a.any():
+        return out
+    inv = cv2.invertAffineTransform(matrix)
+    inv[:, 2] -= [x0, y0]
+    roi_size = (x1 - x0, y1 - y0)
+    warped = cv2.warpAffine(crop, inv, roi_size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    # Keep blending inside the crop, with a soft edge where the crop ends.
+    valid = cv2.warpAffine(np.ones((size, size), np.float32), inv, roi_size, flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT)
+    valid = cv2.erode(valid, np.ones((3, 3), np.uint8))
+    a = a * valid
+    orig = image[y0:y1, x0:x1].astype(np.float32)
+    filled = warped.astype(np.float32)
+    if grain_seed is not None:
+        filled = match_grain(orig, filled, a, grain_seed)
+    blended = orig + (filled - orig) * a[..., None]
+    region = out[y0:y1, x0:x1]
+    touched = a > 0
+    region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
+    return out
+
+
+MAX_GRAIN = 6.0  # grey levels; more than this is texture, not grain
+
+
+def _highpass_std(img: np.ndarray, where: np.ndarray) -> float:
+    if where.sum() < 16:
+        return 0.0
+    lum = img.mean(-1)
+    hp = (lum - cv2.GaussianBlur(lum, (0, 0), 1.2))[where]
+    # Median absolute deviation: hair, eyebrows and edges in the ring must not count as grain.
+    return float(1.4826 * np.median(np.abs(hp - np.median(hp))))
+
+
+def match_grain(orig: np.ndarray, filled: np.ndarray, alpha: np.ndarray, seed: int) -> np.ndarray:
+    """Add the photo's grain to the filled region.
+
+    A face crop is 256² while the face in a 12 MP photo may be 1500 px wide: upscaled model output is
+    smoother than the sensor noise and JPEG grain around it, which shows as a flat patch. Measure the
+    fine-detail energy in a ring around the hole and in the fill, and add luminance noise for the
+    difference. Seeded, so the same photo always gives the same file.
+    """
+    hole = alpha > 0.99
+    if not hole.any():
+        return filled
+    k = np.ones((9, 9), np.uint8)
+    ring = (cv2.dilate(hole.astype(np.uint8), k, iterations=2) > 0) & ~(alpha > 0)
+    s_orig, s_fill = _highpass_std(orig, ring), _highpass_std(filled, hole)
+    add = min(MAX_GRAIN, np.sqrt(max(0.0, s_orig ** 2 - s_fill ** 2)))
+    if add < 0.3:
+        return filled
+    noise = np.random.default_rng(seed).normal(0.0, add, alpha.shape).astype(np.float32)
+    noise = noise - cv2.GaussianBlur(noise, (0, 0), 1.2) * 0.5  # sensor grain is fine, not blotchy
+    return filled + noise[..., None]

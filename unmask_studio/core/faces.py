@@ -1,0 +1,211 @@
+"""Find every face in a photo, including small ones and faces behind masks, and align each to the crop
+the models were trained on.
+
+Detection uses MediaPipe's bundled BlazeFace models. Each alone misses faces (measured on real
+photos of masked people: the short-range model finds close-ups, the full-range one small faces in
+scenes), so both run on a downscaled copy of the photo and the short-range model also runs on
+overlapping tiles for small faces; boxes are merged by non-maximum suppression. For each face, the
+468-point face mesh on a crop around the box gives landmarks (it still works behind a mask, within a
+few pixels), and a similarity transform maps them onto the template from ``contract.json``.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from unmask_studio.core.onnx_models import contract
+
+DETECT_SIDE = 1024  # longest side of the copy the whole-image detectors see
+TILE_SIDE = 640  # tiles for the small-face pass
+MESH_SIDE = 256  # face crop size for the face mesh
+
+
+@dataclass
+class Face:
+    """One face: where it is, its landmarks and the image -> aligned-crop transform."""
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels
+    score: float
+    landmarks: np.ndarray  # Kx2 image pixels: mesh points (K=468) or the 6 detector keypoints
+    matrix: np.ndarray = field(default_factory=lambda: np.eye(2, 3))  # 2x3 image -> crop
+    manual: bool = False  # added by hand in the editor
+
+    @property
+    def size(self) -> int:
+        return int(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
+
+    def crop_polygon(self, crop_size: int) -> np.ndarray:
+        """Corners of the aligned crop in image coordinates (4x2)."""
+        inv = cv2.invertAffineTransform(self.matrix)
+        c = np.array([[0, 0], [crop_size, 0], [crop_size, crop_size], [0, crop_size]], np.float64)
+        return c @ inv[:, :2].T + inv[:, 2]
+
+
+def _silence_mediapipe() -> None:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class FaceFinder:
+    """Detector + landmarker. Not thread-safe internally, so calls are serialised by a lock."""
+
+    def __init__(self, min_score: float = 0.5, tiles: bool = True):
+        _silence_mediapipe()
+        import mediapipe as mp
+
+        fd = mp.solutions.face_detection
+        self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=min_score)
+        self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=min_score)
+        self._mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                     refine_landmarks=False, min_detection_confidence=0.3)
+        self.tiles = tiles
+        self._lock = threading.Lock()
+        c = contract()
+        self.crop_size = int(c["crop_size"])
+        self._tmpl_idx = np.array(c["template"]["mesh_indices"])
+        self._tmpl_pts = np.array(c["template"]["points"], np.float64)
+        kp = c["template_keypoints"]
+        self._kp_tmpl = np.array([kp["right_eye"], kp["left_eye"], kp["nose_tip"], kp["mouth"]], np.float64)
+
+    # ------------------------------------------------------------------------------- detection
+    def detect(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
+        """Boxes (x0, y0, x1, y1), scores and 6 keypoints in image pixels, best first."""
+        h, w = rgb.shape[:2]
+        found: list[tuple[np.ndarray, float, np.ndarray]] = []
+        scale = min(1.0, DETECT_SIDE / max(h, w))
+        small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+            if scale < 1 else rgb
+        with self._lock:
+            for det in (self._short, self._full):
+                found += self._run(det, small, 0, 0, 1 / scale)
+            if self.tiles and max(h, w) > TILE_SIDE * 1.2:
+                found += self._tiled(rgb)
+        return nms(found)
+
+    def _tiled(self, rgb):
+        """Short-range model on overlapping tiles at a scale where small faces become close-ups."""
+        h, w = rgb.shape[:2]
+        side = min(max(h, w), max(TILE_SIDE, max(h, w) // 3))
+        step = int(side * 0.7)
+        out = []
+        for y in range(0, max(1, h - side + step), step):
+            for x in range(0, max(1, w - side + step), step):
+                y0, x0 = min(y, max(0, h - side)), min(x, max(0, w - side))
+                tile = rgb[y0:y0 + side, x0:x0 + side]
+                s = min(1.0, TILE_SIDE / side)
+                t = cv2.resize(tile, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else tile
+                out += self._run(self._short, t, x0, y0, 1 / s)
+        return out
+
+    @staticmethod
+    def _run(det, rgb, ox, oy, scale):
+        res = det.process(np.ascontiguousarray(rgb))
+        h, w = rgb.shape[:2]
+        out = []
+        for d in res.detections or []:
+            bb = d.location_data.relative_bounding_box
+            box = np.array([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h])
+            kps = np.array([(k.x * w, k.y * h) for k in d.location_data.relative_keypoints])
+            out.append((box * scale + [ox, oy, ox, oy], float(d.score[0]), kps * scale + [ox, oy]))
+        return out
+
+    # ------------------------------------------------------------------------------- landmarks
+    def landmarks(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+        """468 face-mesh points for the face in ``box``, or None when the mesh does not find it."""
+        x0, y0, x1, y1 = box
+        cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * 1.8
+        s = MESH_SIDE / side
+        M = np.array([[s, 0, MESH_SIDE / 2 - s * cx], [0, s, MESH_SIDE / 2 - s * cy]])
+        crop = cv2.warpAffine(rgb, M, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        with self._lock:
+            res = self._mesh.process(crop)
+        if not res.multi_face_landmarks:
+            return None
+        pts = np.array([(p.x * MESH_SIDE, p.y * MESH_SIDE) for p in res.multi_face_landmarks[0].landmark])
+        pts = (pts - M[:, 2]) / s
+        # The mesh may lock onto a neighbouring face in a crowd: it must agree with the box.
+        mc = pts.mean(0)
+        if abs(mc[0] - cx) > (x1 - x0) * 0.6 or abs(mc[1] - cy) > (y1 - y0) * 0.6:
+            return None
+        return pts
+
+    def align(self, landmarks: np.ndarray) -> np.ndarray:
+        """Least-squares similarity from image landmarks to the template crop (2x3)."""
+        if len(landmarks) == 468:
+            src, dst = landmarks[self._tmpl_idx], self._tmpl_pts
+        else:  # detector keypoints: right eye, left eye, nose tip, mouth centre (ears are unreliable)
+            src, dst = landmarks[:4], self._kp_tmpl
+        return similarity(src, dst)
+
+    def find(self, rgb: np.ndarray) -> list[Face]:
+        faces = []
+        for box, score, kps in self.detect(rgb):
+            lm = self.landmarks(rgb, box)
+            faces.append(self.face_from(box, score, lm if lm is not None else kps))
+        return faces
+
+    def face_from(self, box, score, landmarks, manual=False) -> Face:
+        return Face(tuple(int(round(v)) for v in box), score, landmarks, self.align(landmarks), manual)
+
+    def face_in_box(self, rgb: np.ndarray, box) -> Face:
+        """A face the user boxed by hand: landmarks from the mesh, or the box itself as a last resort."""
+        box = np.asarray(box, np.float64)
+        lm = self.landmarks(rgb, box)
+        if lm is None:
+            x0, y0, x1, y1 = box
+            w, h = x1 - x0, y1 - y0  # typical keypoint positions inside a BlazeFace box
+            lm = np.array([[x0 + .32 * w, y0 + .38 * h], [x0 + .68 * w, y0 + .38 * h],
+                           [x0 + .5 * w, y0 + .6 * h], [x0 + .5 * w, y0 + .78 * h]])
+        return self.face_from(box, 1.0, lm, manual=True)
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity transform (Umeyama, no reflection) mapping src onto dst, as 2x3."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    ms, md = src.mean(0), dst.mean(0)
+    s0, d0 = src - ms, dst - md
+    cov = d0.T @ s0 / len(src)
+    U, S, Vt = np.linalg.svd(cov)
+    D = np.diag([1.0, np.sign(np.linalg.det(U @ Vt))])
+    R = U @ D @ Vt
+    scale = np.trace(np.diag(S) @ D) / (s0 ** 2).sum(1).mean()
+    t = md - scale * R @ ms
+    return np.hstack([scale * R, t[:, None]])
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def nms(found, thresh: float = 0.3):
+    """Keep the best-scoring of overlapping boxes; a box mostly inside a kept one is a duplicate too."""
+    keep = []
+    for cand in sorted(found, key=lambda f: -f[1]):
+        box = cand[0]
+        area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+        dup = False
+        for k in keep:
+            kb = k[0]
+            ix = max(0.0, min(box[2], kb[2]) - max(box[0], kb[0]))
+            iy = max(0.0, min(box[3], kb[3]) - max(box[1], kb[1]))
+            if iou(box, kb) > thresh or ix * iy / area > 0.6:
+                dup = True
+                break
+        if not dup:
+            keep.append(cand)
+    return keep
+
+
+@lru_cache(maxsize=1)
+def shared_finder() -> FaceFinder:
+    return FaceFinder()

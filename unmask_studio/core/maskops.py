@@ -1,0 +1,53 @@
+"""Small operations on soft masks (float32 0..1 or uint8 0..255): grow, shrink, feather, clean up."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def _disk(r: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def grow(mask: np.ndarray, px: int) -> np.ndarray:
+    """Dilate by ``px`` pixels (negative shrinks)."""
+    if px > 0:
+        return cv2.dilate(mask, _disk(px))
+    if px < 0:
+        return cv2.erode(mask, _disk(-px))
+    return mask
+
+
+def feather_outward(mask: np.ndarray, px: float) -> np.ndarray:
+    """Soft edge that falls off *outside* the mask; inside stays fully covered.
+
+    Feathering inwards would blend remnants of the covering back into the result, so the blur only
+    ever adds coverage beyond the edge.
+    """
+    if px <= 0:
+        return mask
+    r = int(np.ceil(px))
+    k = 2 * (2 * r) + 1  # kernel spans +-2r: the soft edge ends within 3r of the mask
+    blurred = cv2.GaussianBlur(grow(mask, r), (k, k), px / 1.5)
+    if blurred.dtype != np.uint8:
+        blurred[blurred < 1 / 255] = 0  # no invisible tails: beyond the edge pixels stay exact
+    return np.maximum(mask, blurred)
+
+
+def feather_reach(px: float) -> int:
+    """How far beyond the mask ``feather_outward`` can reach, in pixels."""
+    return 3 * int(np.ceil(px)) if px > 0 else 0
+
+
+def clean(prob: np.ndarray, threshold: float = 0.5, min_fraction: float = 0.01) -> np.ndarray:
+    """Binary float mask from a probability map, without specks smaller than ``min_fraction`` of the
+    image (a face without a covering then yields an empty mask)."""
+    binary = (prob > threshold).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_fraction * binary.size
+    return keep[labels].astype(np.float32)
+
+
+def invert(mask: np.ndarray) -> np.ndarray:
+    return (255 - mask) if mask.dtype == np.uint8 else (1.0 - mask)

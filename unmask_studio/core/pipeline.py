@@ -1,0 +1,215 @@
+"""The one engine API used by the editor, the batch runner and the CLI.
+
+    engine = Engine()
+    result = engine.run(rgb)                  # detect -> segment -> inpaint -> paste back
+    result.image, result.mask, result.faces   # output photo, full-res removal mask, per-face data
+
+Each stage is also callable alone (the editor re-inpaints after the user edits the mask):
+``detect``, ``segment`` (-> full-resolution removal mask), ``inpaint`` (photo + removal mask ->
+output). Masks handed between stages are full-resolution uint8 (0..255): what the user paints on.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from unmask_studio.core import blend, maskops
+from unmask_studio.core.faces import Face, FaceFinder, shared_finder
+from unmask_studio.core.onnx_models import OnnxModel, contract
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """The caller asked to stop; nothing was changed."""
+
+
+@dataclass
+class Options:
+    threshold: float = 0.5  # segmenter probability that counts as covering
+    grow_px: float = 3.0  # grow (or shrink, negative) the detected covering, in crop pixels (of 256)
+    feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
+    min_face_px: int = 20  # faces smaller than this are left alone
+    grain: bool = True  # add the photo's grain to the filled region
+    batch_faces: int = 8  # faces per model call
+
+
+@dataclass
+class FaceResult:
+    face: Face
+    crop_mask: np.ndarray | None = None  # crop-size float32 0..1: what the segmenter found
+    crop_input: np.ndarray | None = None  # crop-size uint8 RGB: the aligned face
+    crop_output: np.ndarray | None = None  # crop-size uint8 RGB: the restored face (composited)
+
+    @property
+    def has_covering(self) -> bool:
+        return self.crop_mask is not None and bool(self.crop_mask.any())
+
+
+@dataclass
+class Result:
+    image: np.ndarray
+    mask: np.ndarray
+    faces: list[FaceResult]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _noop_progress(_f: float, _m: str) -> None:
+    pass
+
+
+def _never() -> bool:
+    return False
+
+
+class Engine:
+    """Holds the detector and the ONNX sessions (loaded once, reused for every photo)."""
+
+    def __init__(self, options: Options | None = None, finder: FaceFinder | None = None,
+                 models_dir: str | None = None):
+        self.options = options or Options()
+        self._finder = finder
+        self._models_dir = models_dir
+        self._segmenter: OnnxModel | None = None
+        self._inpainter: OnnxModel | None = None
+        self.crop_size = int(contract(models_dir)["crop_size"])
+
+    # Lazy: the CLI's --help and the editor's start-up should not pay for model loading.
+    @property
+    def finder(self) -> FaceFinder:
+        if self._finder is None:
+            self._finder = shared_finder()
+        return self._finder
+
+    @property
+    def segmenter(self) -> OnnxModel:
+        if self._segmenter is None:
+            self._segmenter = OnnxModel("segmenter", self._models_dir)
+        return self._segmenter
+
+    @property
+    def inpainter(self) -> OnnxModel:
+        if self._inpainter is None:
+            self._inpainter = OnnxModel("inpainter", self._models_dir)
+        return self._inpainter
+
+    # ------------------------------------------------------------------------------------ stages
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        faces = self.finder.find(rgb)
+        return [f for f in faces if f.size >= self.options.min_face_px]
+
+    def face_in_box(self, rgb: np.ndarray, box) -> Face:
+        return self.finder.face_in_box(rgb, box)
+
+    def crops(self, rgb: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
+        return [blend.to_crop(rgb, f.matrix, self.crop_size) for f in faces]
+
+    def segment(self, rgb: np.ndarray, faces: list[Face], crops: list[np.ndarray] | None = None,
+                cancel: CancelFn = _never) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Full-resolution removal mask (uint8) and each face's crop mask (float 0..1)."""
+        o = self.options
+        crops = crops if crops is not None else self.crops(rgb, faces)
+        crop_masks = []
+        for i in range(0, len(crops), o.batch_faces):
+            if cancel():
+                raise Cancelled()
+            x = np.stack(crops[i:i + o.batch_faces]).astype(np.float32).transpose(0, 3, 1, 2) / 255
+            for prob in self.segmenter(image=x)[:, 0]:
+                m = maskops.clean(prob, o.threshold)
+                crop_masks.append(maskops.grow(m, int(round(o.grow_px))))
+        full = np.zeros(rgb.shape[:2], np.uint8)
+        for face, m in zip(faces, crop_masks):
+            full = np.maximum(full, self.mask_to_image(m, face, rgb.shape))
+        return full, crop_masks
+
+    def mask_to_image(self, crop_mask: np.ndarray, face: Face, shape) -> np.ndarray:
+        """A crop-space mask rendered into a full-resolution uint8 mask (zeros outside its face)."""
+        out = np.zeros(shape[:2], np.uint8)
+        x0, y0, x1, y1 = blend.crop_roi(face.matrix, self.crop_size, shape)
+        if x1 <= x0 or y1 <= y0:
+            return out
+        inv = cv2.invertAffineTransform(face.matrix)
+        inv[:, 2] -= [x0, y0]
+        m = cv2.warpAffine((crop_mask * 255).astype(np.uint8), inv, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT)
+        out[y0:y1, x0:x1] = m
+        return out
+
+    def inpaint(self, rgb: np.ndarray, faces: list[Face], mask: np.ndarray,
+                progress: ProgressFn = _noop_progress, cancel: CancelFn = _never,
+                crops: list[np.ndarray] | None = None) -> tuple[np.ndarray, list[FaceResult]]:
+        """Fill ``mask`` (full-res uint8) on every face and paste the results back."""
+        o, S = self.options, self.crop_size
+        crops = crops if crops is not None else self.crops(rgb, faces)
+        holes = []
+        for face in faces:
+            m = blend.to_crop(mask, face.matrix, S, border=cv2.BORDER_CONSTANT)
+            # The model must not see remnants of the covering at the hole's edge: round up.
+            holes.append(maskops.grow((m > 64).astype(np.float32), 1))
+        results = [FaceResult(f, crop_input=c) for f, c in zip(faces, crops)]
+        todo = [i for i, h in enumerate(holes) if h.any()]
+        out = rgb
+        for n, i0 in enumerate(range(0, len(todo), o.batch_faces)):
+            if cancel():
+                raise Cancelled()
+            idx = todo[i0:i0 + o.batch_faces]
+            x = np.stack([crops[i] for i in idx]).astype(np.float32).transpose(0, 3, 1, 2) / 255
+            m = np.stack([holes[i] for i in idx])[:, None]
+            pred = self.inpainter(image=x * (1 - m), mask=m)
+            comp = x * (1 - m) + pred * m
+            for k, i in enumerate(idx):
+                results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
+            progress((i0 + len(idx)) / max(1, len(todo)), f"Restored {i0 + len(idx)} of {len(todo)} faces")
+        # Paste back, face by face: each face only changes pixels under its own part of the mask.
+        for i in todo:
+            if cancel():
+                raise Cancelled()
+            alpha = self._alpha(mask, faces[i])
+            out = blend.paste_back(out, results[i].crop_output, faces[i].matrix, alpha,
+                                   grain_seed=i if o.grain else None)
+        return out, results
+
+    def _alpha(self, mask: np.ndarray, face: Face) -> np.ndarray:
+        """Blend weight at full resolution: the mask, feathered outwards by a crop-relative width."""
+        scale = float(np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))))  # crop px per image px
+        feather = self.options.feather_px / max(scale, 1e-6)
+        a = np.zeros(mask.shape, np.float32)
+        x0, y0, x1, y1 = blend.crop_roi(face.matrix, self.crop_size, mask.shape)
+        sub = mask[y0:y1, x0:x1].astype(np.float32) / 255
+        a[y0:y1, x0:x1] = maskops.feather_outward(sub, feather)
+        return a
+
+    # -------------------------------------------------------------------------------- all at once
+    def run(self, rgb: np.ndarray, mask: np.ndarray | None = None, faces: list[Face] | None = None,
+            progress: ProgressFn = _noop_progress, cancel: CancelFn = _never) -> Result:
+        t = {}
+        t0 = time.perf_counter()
+        progress(0.0, "Finding faces")
+        if faces is None:
+            faces = self.detect(rgb)
+        t["detect"] = time.perf_counter() - t0
+        if cancel():
+            raise Cancelled()
+        if not faces:
+            return Result(rgb.copy(), np.zeros(rgb.shape[:2], np.uint8) if mask is None else mask, [], t)
+        crops = self.crops(rgb, faces)
+        crop_masks = [None] * len(faces)
+        if mask is None:
+            progress(0.2, f"Finding masks on {len(faces)} face(s)")
+            t1 = time.perf_counter()
+            mask, crop_masks = self.segment(rgb, faces, crops, cancel)
+            t["segment"] = time.perf_counter() - t1
+        progress(0.4, "Restoring faces")
+        t2 = time.perf_counter()
+        out, results = self.inpaint(rgb, faces, mask, lambda f, m: progress(0.4 + 0.6 * f, m), cancel, crops)
+        t["inpaint"] = time.perf_counter() - t2
+        for r, cm in zip(results, crop_masks):
+            r.crop_mask = cm
+        t["total"] = time.perf_counter() - t0
+        progress(1.0, "Done")
+        return Result(out, mask, results, t)
