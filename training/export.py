@@ -28,12 +28,12 @@ from training.train_segment import NET_SIZE
 class SegmenterExport(torch.nn.Module):
     """Crop-size RGB in, crop-size covering probability out (the net itself runs at NET_SIZE)."""
 
-    def __init__(self, net):
+    def __init__(self, net, size: int):
         super().__init__()
-        self.net = net
+        self.net, self.size = net, size  # a constant size keeps the output shape static in the graph
 
     def forward(self, image):
-        size = image.shape[-1]
+        size = self.size
         x = F.interpolate(image, size=(NET_SIZE, NET_SIZE), mode="bilinear", align_corners=False, antialias=False)
         logit = F.interpolate(self.net(x), size=(size, size), mode="bilinear", align_corners=False)
         return torch.sigmoid(logit)
@@ -43,15 +43,30 @@ class InpainterAtTrainSize(torch.nn.Module):
     """Runs a generator trained at a smaller size inside the crop-size contract: 2x area-downsample
     the input, fill, bicubic-upsample the prediction (the app composites it with the mask)."""
 
-    def __init__(self, G, factor: int):
+    def __init__(self, G, factor: int, size: int):
         super().__init__()
-        self.G, self.factor = G, factor
+        self.G, self.factor, self.size = G, factor, size
 
     def forward(self, image, mask):
         f = self.factor
         small_mask = (F.max_pool2d(mask, f) > 0).float()  # a hole pixel anywhere makes the cell a hole
         out = self.G(F.avg_pool2d(image, f), small_mask)
-        return F.interpolate(out, scale_factor=float(f), mode="bicubic", align_corners=False).clamp(0, 1)
+        return F.interpolate(out, size=(self.size, self.size), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def _pin_output_shape(path, name, shape):
+    """The tracer leaves resized outputs with symbolic dims; the contract promises N x C x S x S."""
+    import onnx
+
+    m = onnx.load(str(path))
+    out = next(o for o in m.graph.output if o.name == name)
+    dims = out.type.tensor_type.shape.dim
+    dims[0].dim_param = "N"
+    for d, v in zip(dims[1:], shape[1:]):
+        d.Clear()
+        d.dim_value = int(v)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
 
 
 def _export(model, args, names_in, name_out, path):
@@ -62,9 +77,10 @@ def _export(model, args, names_in, name_out, path):
     dyn = {n: {0: "N"} for n in names_in + [name_out]}
     torch.onnx.export(model, args, str(tmp), input_names=names_in, output_names=[name_out],
                       dynamic_axes=dyn, opset_version=17, dynamo=False)
-    sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
     with torch.no_grad():
         ref = model(*args).numpy()
+    _pin_output_shape(tmp, name_out, ref.shape)
+    sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
     got = sess.run([name_out], {n: a.numpy() for n, a in zip(names_in, args)})[0]
     err = float(np.abs(ref - got).max())
     if err > 1e-3:
@@ -79,7 +95,7 @@ def export_inpainter(run="inpaint"):
     G.load_state_dict(to_float(state["ema"]))
     size = json.loads((MODELS / "contract.json").read_text())["crop_size"]
     train_size = state.get("size", 128)  # early checkpoints were all trained at 128
-    model = G if train_size == size else InpainterAtTrainSize(G, size // train_size)
+    model = G if train_size == size else InpainterAtTrainSize(G, size // train_size, size)
     print(f"inpainter trained at {train_size}², exported for {size}²")
     img = torch.rand(2, 3, size, size)
     mask = (torch.rand(2, 1, size, size) > 0.7).float()
@@ -92,7 +108,7 @@ def export_segmenter(run="segment"):
     net = SegmenterNet()
     net.load_state_dict(to_float(state["net"]))
     size = json.loads((MODELS / "contract.json").read_text())["crop_size"]
-    _export(SegmenterExport(net), (torch.rand(2, 3, size, size),), ["image"], "mask", MODELS / "segmenter.onnx")
+    _export(SegmenterExport(net, size), (torch.rand(2, 3, size, size),), ["image"], "mask", MODELS / "segmenter.onnx")
     return state["step"]
 
 

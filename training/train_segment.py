@@ -83,10 +83,11 @@ def main(argv=None):
         net.load_state_dict(to_float(state["net"]))
         if "opt" in state:
             opt.load_state_dict(state["opt"])
+        if "sched" in state and state["sched"]["total_steps"] == args.steps:
             sched.load_state_dict(state["sched"])
-        else:  # compact checkpoint: put the schedule where it was
-            for _ in range(state["step"]):
-                sched.step()
+        else:  # a new step budget (or a compact checkpoint): a fresh one-cycle over what is left
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps - state["step"],
+                                                        pct_start=0.05)
         step, epoch, pos = state["step"], state["epoch"], state["pos"]
         rt.log(f"resumed at step {step} from {state['_file']}")
     rt.log(f"segmenter {n_params(net) / 1e6:.2f}M params, threads {torch.get_num_threads()}")
@@ -105,6 +106,7 @@ def main(argv=None):
         rt.log(f"checkpoint at step {step}{' (final)' if final else ''}")
 
     t0 = last = time.time()
+    step0 = step
     n_real = int(round(args.batch * REAL_SHARE))
     while step < args.steps:
         syn = SegmentSet("train", NET_SIZE, seed=args.seed, epoch=epoch)
@@ -127,7 +129,7 @@ def main(argv=None):
             pos += args.batch - n_real
             if step % 50 == 0:
                 rt.log(f"step {step} ep {epoch} loss {loss.item():.4f} | "
-                       f"{step * args.batch / (time.time() - t0):.1f} img/s")
+                       f"{(step - step0) * args.batch / (time.time() - t0):.1f} img/s")
             if step % args.val_every == 0 and rt.is_main:
                 iou_s, bf_s = evaluate(net, val_syn)
                 iou_r, bf_r = evaluate(net, val_real)

@@ -42,6 +42,18 @@ def diff_patch(doc: Document, layer: str, new: np.ndarray, within: Rect | None =
     return Patch(layer, r, doc.read(layer, r), new[r[1]:r[3], r[0]:r[2]].copy())
 
 
+def region_patch(doc: Document, layer: str, new: np.ndarray, rect: Rect | None) -> Patch | None:
+    """Patch replacing ``rect`` of ``layer`` with the same region of ``new`` (full size).
+
+    For callers that already know the box that can differ (computed in a worker): skipping the
+    comparison keeps the GUI thread free on large photos, at the cost of a slightly larger patch.
+    """
+    if rect is None:
+        return None
+    x0, y0, x1, y1 = rect
+    return Patch(layer, rect, doc.read(layer, rect), new[y0:y1, x0:x1].copy())
+
+
 class EditCommand(QUndoCommand):
     """Pixel patches (mask and/or result) plus, optionally, the face list and result state.
 

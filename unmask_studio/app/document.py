@@ -19,6 +19,8 @@ from unmask_studio.core.io import LoadedImage, load_image
 from unmask_studio.app.pyramid import Pyramid, Rect
 
 LAYERS = ("original", "result", "mask", "faces")
+# The mask tint starts hidden so "Remove masks" shows the restored faces; picking the brush reveals it.
+DEFAULT_VISIBLE = {"original": True, "result": True, "mask": False, "faces": True}
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Document(QObject):
         self.generation = 0
         self.data: DocumentData | None = None
         self.faces: list[Face] = []
-        self.visible = dict.fromkeys(LAYERS, True)
+        self.visible = dict(DEFAULT_VISIBLE)
         self.result_state = ResultState()
         self.selected_face = -1
         self.save_path: Path | None = None  # where Save writes without asking (never the original)
@@ -89,7 +91,7 @@ class Document(QObject):
         self.generation += 1
         self.data = data
         self.faces = []
-        self.visible = dict.fromkeys(LAYERS, True)
+        self.visible = dict(DEFAULT_VISIBLE)
         self.result_state = ResultState()
         self.selected_face = -1
         self.save_path = None

@@ -7,18 +7,39 @@ has since closed is dropped instead of being painted onto the new one.
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 from unmask_studio.core.pipeline import Cancelled
 
+# Loads create the new generation and saves have written a file: the user hears about them regardless.
+ALWAYS_DELIVERED = ("load", "save", "save_mask", "warmup")
+
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
+
+
+_thread_state = threading.local()
+
+
+def _yield_cpu_to_gui() -> None:
+    """Run pool threads (and the ONNX/MediaPipe threads they start, which inherit it) at a lower
+    scheduling priority, so on a busy 2-core machine the GUI thread gets the CPU when it needs it."""
+    if getattr(_thread_state, "lowered", False):
+        return
+    _thread_state.lowered = True
+    if sys.platform.startswith("linux"):  # setpriority on a thread id affects only that thread there
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 8)
+        except (OSError, AttributeError):
+            pass
 
 
 @dataclass
@@ -51,6 +72,7 @@ class _Job(QRunnable):
 
     def run(self) -> None:
         out = Outcome(self.job_id, self.generation)
+        _yield_cpu_to_gui()
         try:
             if self.stop.is_set():
                 raise Cancelled()
@@ -90,6 +112,7 @@ class JobRunner(QObject):
         self._pools = {lane: QThreadPool(self) for lane in ("io", "engine")}
         for pool in self._pools.values():
             pool.setMaxThreadCount(1)
+            pool.setThreadPriority(QThread.Priority.LowPriority)  # effective on Windows and macOS
         self._pending: dict[int, _Pending] = {}
         self._next_id = 0
 
@@ -119,8 +142,7 @@ class JobRunner(QObject):
         if pending is None:
             return
         try:
-            if out.generation == self._generation() or pending.kind in ("load", "save"):
-                # Loads create the new generation and saves write files: both are always delivered.
+            if out.generation == self._generation() or pending.kind in ALWAYS_DELIVERED:
                 pending.on_done(out)
         finally:
             self.finished.emit(out.job_id, pending.kind)

@@ -8,6 +8,8 @@ fails is reported and the batch goes on.
 from __future__ import annotations
 
 import json
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import os
 import shutil
 import time
@@ -121,19 +123,65 @@ def find_user_mask(masks_dir: Path, src: Path) -> Path | None:
     return None
 
 
-def process_one(engine: Engine, job: Job, opts: BatchOptions, cancel: Callable[[], bool] = lambda: False) -> FileReport:
-    t0 = time.perf_counter()
-    rep = FileReport(str(job.src), str(job.dst), "failed")
+@dataclass
+class _Work:
+    """One photo moving through the stages: loaded -> processed -> written."""
+
+    job: Job
+    rep: FileReport
+    t0: float
+    img: object = None  # LoadedImage
+    mask: np.ndarray | None = None
+    result: object = None  # pipeline.Result
+
+
+def _fail(w: _Work, e: BaseException) -> _Work:
+    if isinstance(e, Cancelled):
+        w.rep.status, w.rep.message = "cancelled", "cancelled"
+    elif isinstance(e, (ImageLoadError, ImageSaveError)):
+        w.rep.status, w.rep.message = "failed", str(e)
+    elif isinstance(e, MemoryError):
+        w.rep.status, w.rep.message = "failed", "not enough memory for this photo"
+    else:  # one bad file must not stop a 2,000-photo batch
+        w.rep.status, w.rep.message = "failed", f"{type(e).__name__}: {e}"
+    w.rep.output = None
+    w.img = w.result = None  # free the pixels now
+    return w
+
+
+def _load(job: Job, opts: BatchOptions) -> _Work:
+    w = _Work(job, FileReport(str(job.src), str(job.dst), "failed"), time.perf_counter())
     try:
-        img = load_image(job.src)
-        mask = None
+        w.img = load_image(job.src)
         if opts.masks_dir:
             mpath = find_user_mask(Path(opts.masks_dir), job.src)
             if mpath is None:
-                rep.status, rep.message, rep.output = "no_mask", f"no mask named {job.src.stem}.* in {opts.masks_dir}", None
-                return rep
-            mask = load_user_mask(mpath, img.rgb.shape[:2])
-        result = engine.run(img.rgb, mask=mask, cancel=cancel)
+                w.rep.status, w.rep.output = "no_mask", None
+                w.rep.message = f"no mask named {job.src.stem}.* in {opts.masks_dir}"
+                w.img = None
+                return w
+            w.mask = load_user_mask(mpath, w.img.rgb.shape[:2])
+    except Exception as e:  # noqa: BLE001
+        return _fail(w, e)
+    return w
+
+
+def _process(engine: Engine, w: _Work, cancel: Callable[[], bool]) -> _Work:
+    if w.img is None:
+        return w
+    try:
+        w.result = engine.run(w.img.rgb, mask=w.mask, cancel=cancel)
+    except Exception as e:  # noqa: BLE001
+        return _fail(w, e)
+    return w
+
+
+def _write(w: _Work, opts: BatchOptions) -> FileReport:
+    rep = w.rep
+    try:
+        if w.result is None:
+            return rep
+        result, job = w.result, w.job
         rep.faces = len(result.faces)
         changed = bool(result.mask.any()) and bool(result.faces)
         if not result.faces:
@@ -149,20 +197,20 @@ def process_one(engine: Engine, job: Job, opts: BatchOptions, cancel: Callable[[
         if not changed and job.dst.suffix.lower() == job.src.suffix.lower():
             _atomic_copy(job.src, job.dst)  # nothing to change: keep the original bytes, no re-encode
         else:
-            save_image(job.dst, result.image, like=img, quality=opts.quality, alpha=img.alpha)
+            save_image(job.dst, result.image, like=w.img, quality=opts.quality, alpha=w.img.alpha)
         if opts.save_masks and changed:
             save_image(job.dst.with_name(job.dst.stem + MASK_SUFFIX), np.repeat(result.mask[..., None], 3, -1))
-    except Cancelled:
-        rep.status, rep.message, rep.output = "cancelled", "cancelled", None
-    except (ImageLoadError, ImageSaveError) as e:
-        rep.message, rep.output = str(e), None
-    except MemoryError:
-        rep.message, rep.output = "not enough memory for this photo", None
-    except Exception as e:  # noqa: BLE001 - one bad file must not stop a 2,000-photo batch
-        rep.message, rep.output = f"{type(e).__name__}: {e}", None
+    except Exception as e:  # noqa: BLE001
+        _fail(w, e)
     finally:
-        rep.seconds = round(time.perf_counter() - t0, 3)
+        rep.seconds = round(time.perf_counter() - w.t0, 3)
+        w.img = w.result = w.mask = None
     return rep
+
+
+def process_one(engine: Engine, job: Job, opts: BatchOptions, cancel: Callable[[], bool] = lambda: False) -> FileReport:
+    """The plain sequential path: load, process, write one photo."""
+    return _write(_process(engine, _load(job, opts), cancel), opts)
 
 
 def load_user_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -190,21 +238,72 @@ def is_done(job: Job, opts: BatchOptions) -> bool:
 
 def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
               on_file: Callable[[int, FileReport], None] = lambda i, r: None,
-              cancel: Callable[[], bool] = lambda: False) -> BatchReport:
+              cancel: Callable[[], bool] = lambda: False, pipelined: bool = True) -> BatchReport:
+    """Process ``jobs`` in order. Pipelined: the next photo is decoded and the previous one encoded
+    on worker threads while the engine works on the current one (decoders, encoders and onnxruntime
+    all release the GIL). At most two photos wait on each side, which bounds memory."""
     report = BatchReport()
-    for i, job in enumerate(jobs):
-        if cancel():
-            report.interrupted = True
-            break
-        if is_done(job, opts):
-            rep = FileReport(str(job.src), str(job.dst), "skipped", message="output exists")
-        else:
-            rep = process_one(engine, job, opts, cancel)
-            if rep.status == "cancelled":
-                report.interrupted = True
-                report.files.append(rep)
-                on_file(i, rep)
-                break
+    todo = [(i, j) for i, j in enumerate(jobs)]
+
+    def finish(i: int, rep: FileReport) -> bool:
         report.files.append(rep)
         on_file(i, rep)
+        if rep.status == "cancelled":
+            report.interrupted = True
+        return not report.interrupted
+
+    if not pipelined:
+        for i, job in todo:
+            if cancel():
+                report.interrupted = True
+                break
+            rep = (FileReport(str(job.src), str(job.dst), "skipped", message="output exists")
+                   if is_done(job, opts) else process_one(engine, job, opts, cancel))
+            if not finish(i, rep):
+                break
+        return report
+
+    with ThreadPoolExecutor(1, thread_name_prefix="unmask-load") as loader, \
+            ThreadPoolExecutor(1, thread_name_prefix="unmask-write") as writer:
+        loads: deque = deque()
+        writes: deque = deque()
+        it = iter(todo)
+
+        def top_up():
+            while len(loads) < 2:
+                nxt = next(it, None)
+                if nxt is None:
+                    return
+                i, job = nxt
+                loads.append((i, job, None if is_done(job, opts) else loader.submit(_load, job, opts)))
+
+        def drain(limit: int) -> bool:
+            while len(writes) > limit:
+                i, fut = writes.popleft()
+                if not finish(i, fut.result()):
+                    return False
+            return True
+
+        top_up()
+        while loads:
+            if cancel():
+                report.interrupted = True
+                break
+            i, job, fut = loads.popleft()
+            top_up()
+            if fut is None:
+                if not drain(0) or not finish(i, FileReport(str(job.src), str(job.dst), "skipped",
+                                                             message="output exists")):
+                    break
+                continue
+            w = _process(engine, fut.result(), cancel)
+            writes.append((i, writer.submit(_write, w, opts)))
+            if w.rep.status == "cancelled" or not drain(1):
+                break
+        drain(0)
+        for _, _, fut in loads:  # decoded but never processed: nothing was written for them
+            if fut is not None:
+                fut.cancel()
+    if cancel():
+        report.interrupted = True
     return report

@@ -1,0 +1,294 @@
+"""End-to-end tests of the editor on real widgets: open, Remove masks through the worker, paint with
+real mouse events, undo/redo, mask operations, save + reload, and the error paths.
+
+The one test that needs the ONNX models and MediaPipe uses a real photo; the others use photos
+synthesized in tmp_path and, where an engine is needed, a small fake with the Engine's interface.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+
+from unmask_studio.core.faces import Face
+from unmask_studio.core.io import load_image
+from unmask_studio.core.onnx_models import ModelError
+from unmask_studio.core.pipeline import Cancelled, FaceResult, Result
+from unmask_studio.core.resources import models_dir
+from unmask_studio.app import dialogs
+from unmask_studio.app.main_window import MainWindow
+from unmask_studio.app.settings import Settings
+
+pytestmark = pytest.mark.gui
+
+REAL_PHOTO = Path("/work/shared/data/pairs_dev/masked/107.png")
+MAKE_TAG = 0x010F
+
+
+def photo_file(folder: Path, name: str = "photo.png", size=(240, 180)) -> Path:
+    """A smooth synthetic photo with EXIF (camera make) so save/reload can check metadata."""
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.dstack([x * 255 // w, y * 255 // h, (x + y) * 127 // (w + h) + 64]).astype(np.uint8)
+    exif = Image.Exif()
+    exif[MAKE_TAG] = "UnmaskTestCam"
+    path = folder / name
+    Image.fromarray(rgb).save(path, exif=exif.tobytes())
+    return path
+
+
+class FakeEngine:
+    """Engine stand-in: one fixed face, a rectangular mask, and a grey fill; optionally slow."""
+
+    def __init__(self, delay: float = 0.0, faces: bool = True, error: Exception | None = None):
+        self.delay, self.with_faces, self.error = delay, faces, error
+
+    def _face(self, rgb):
+        h, w = rgb.shape[:2]
+        return Face((w // 4, h // 4, w * 3 // 4, h * 3 // 4), 0.9, np.zeros((4, 2)))
+
+    def detect(self, rgb):
+        return [self._face(rgb)] if self.with_faces else []
+
+    def inpaint(self, rgb, faces, mask, progress=None, cancel=lambda: False, crops=None):
+        out = rgb.copy()
+        out[mask > 0] = (0, 255, 0)  # a colour the synthetic photos never contain
+        return out, [FaceResult(f) for f in faces]
+
+    def run(self, rgb, mask=None, faces=None, progress=lambda f, m: None, cancel=lambda: False):
+        if self.error:
+            raise self.error
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < self.delay:
+            if cancel():
+                raise Cancelled()
+            time.sleep(0.01)
+        faces = faces or self.detect(rgb)
+        if not faces:
+            return Result(rgb.copy(), np.zeros(rgb.shape[:2], np.uint8), [])
+        mask = np.zeros(rgb.shape[:2], np.uint8)
+        x0, y0, x1, y1 = faces[0].box
+        mask[(y0 + y1) // 2:y1, x0:x1] = 255
+        out, results = self.inpaint(rgb, faces, mask)
+        for r in results:
+            r.crop_mask = np.ones((4, 4), np.float32)
+        return Result(out, mask, results)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")  # teardown must never block
+
+    def make(engine_factory=FakeEngine) -> MainWindow:
+        settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        w = MainWindow(settings, engine_factory=engine_factory)
+        qtbot.addWidget(w)
+        w.resize(1100, 760)
+        w.show()
+        qtbot.waitExposed(w)
+        return w
+
+    return make
+
+
+def open_photo(qtbot, w: MainWindow, path: Path) -> None:
+    gen = w.doc.generation
+    w.open_files([str(path)])
+    qtbot.waitUntil(lambda: w.doc.generation > gen, timeout=20000)
+
+
+def wait_idle(qtbot, w: MainWindow, timeout=60000) -> None:
+    qtbot.waitUntil(lambda: not w.runner.busy(), timeout=timeout)
+
+
+def view_point(w: MainWindow, x: float, y: float) -> QPoint:
+    return w.canvas.mapFromScene(QPointF(x, y))
+
+
+# ----------------------------------------------------------------------------- the real pipeline
+@pytest.mark.slow
+def test_remove_masks_with_real_engine_changes_only_masked_pixels(qtbot, make_window, tmp_path, monkeypatch):
+    if not REAL_PHOTO.exists():
+        pytest.skip("real photo not available")
+    if not (models_dir() / "segmenter.onnx").exists() or not (models_dir() / "inpainter.onnx").exists():
+        pytest.skip("models not exported yet")
+    from unmask_studio.core.pipeline import Engine
+
+    src = tmp_path / "masked.png"  # the real photo plus EXIF, to check that saving keeps metadata
+    exif = Image.Exif()
+    exif[MAKE_TAG] = "UnmaskTestCam"
+    Image.open(REAL_PHOTO).convert("RGB").save(src, exif=exif.tobytes())
+
+    w = make_window(Engine)
+    open_photo(qtbot, w, src)
+    w.act_remove.trigger()
+    assert w.processing.busy and w.cancel_btn.isVisibleTo(w)  # runs in a worker; the GUI goes on
+    wait_idle(qtbot, w)
+    doc = w.doc
+    assert doc.faces, w.banner.text
+    assert doc.result_state.has_result and doc.mask.any(), w.banner.text
+    changed = (doc.result != doc.original).any(2)
+    assert changed.any()
+    # Engine.inpaint blends with the mask feathered *outwards* by feather_px crop pixels: allow that reach.
+    eng = w.processing.engine()
+    scale = min(float(np.sqrt(abs(np.linalg.det(f.matrix[:, :2])))) for f in doc.faces)
+    reach = int(np.ceil(3 * eng.options.feather_px / scale)) + 2
+    allowed = cv2.dilate((doc.mask > 0).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
+    assert not (changed & ~allowed).any(), "pixels changed outside the (feathered) removal mask"
+
+    # Save: on an opened original, Save proposes <stem>_unmasked.<ext> instead of overwriting it.
+    asked = {}
+    out = tmp_path / "result.png"
+
+    def fake_save_dialog(parent, suggestion, title=""):
+        asked["suggestion"] = Path(suggestion)
+        return str(out)
+
+    monkeypatch.setattr(dialogs, "ask_save_image", fake_save_dialog)
+    w.act_save.trigger()
+    wait_idle(qtbot, w)
+    assert asked["suggestion"] == tmp_path / "masked_unmasked.png"
+    assert w.stack.isClean() and not w.isWindowModified()
+    saved = load_image(out)
+    np.testing.assert_array_equal(saved.rgb, doc.result)
+    exif_back = Image.Exif()
+    exif_back.load(saved.exif)
+    assert exif_back[MAKE_TAG] == "UnmaskTestCam"
+    # A second Save writes to the same file without asking again.
+    asked.clear()
+    w.brush.apply_op("grow", 2)
+    w.act_save.trigger()
+    wait_idle(qtbot, w)
+    assert not asked and w.stack.isClean()
+
+
+# ----------------------------------------------------------------------------- painting
+def test_brush_stroke_with_mouse_is_one_undo_step_and_undo_redo_are_exact(qtbot, make_window, tmp_path):
+    w = make_window()
+    open_photo(qtbot, w, photo_file(tmp_path))
+    w.set_tool("brush")
+    assert w.doc.visible["mask"]  # picking the brush reveals the mask overlay
+    w.brush.set_size(16)
+    w.brush.set_hardness(1.0)
+    vp = w.canvas.viewport()
+    pts = [view_point(w, x, 90) for x in (40, 80, 120, 160)]
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=pts[0])
+    for p in pts[1:]:
+        qtbot.mouseMove(vp, p)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=pts[-1])
+
+    mask = w.doc.mask
+    for x in (40, 60, 100, 159):  # along the stroke, including between mouse samples
+        assert mask[90, x] == 255, x
+    assert mask[60, 100] == 0 and mask[90, 200] == 0
+    assert w.stack.count() == 2  # "Show mask overlay" + the whole stroke as one step
+    assert w.stack.command(1).text() == "Brush stroke"
+    after = mask.copy()
+    w.act_undo.trigger()
+    assert not w.doc.mask.any()
+    w.act_redo.trigger()
+    np.testing.assert_array_equal(w.doc.mask, after)
+
+    # The eraser takes paint away, again as one step.
+    w.set_tool("eraser")
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 100, 90))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 100, 90))
+    assert w.doc.mask[90, 100] == 0 and w.doc.mask[90, 40] == 255
+    w.act_undo.trigger()
+    np.testing.assert_array_equal(w.doc.mask, after)
+    # The command stores only the stroke's box, not the whole mask.
+    assert w.stack.command(1).nbytes < 2 * 30 * 140
+
+
+def test_mask_operations_and_visibility_are_undoable(qtbot, make_window, tmp_path):
+    w = make_window()
+    open_photo(qtbot, w, photo_file(tmp_path))
+    w.doc.mask[80:100, 100:130] = 255
+    w.doc.touched("mask", (100, 80, 130, 100))
+    start = w.doc.mask.copy()
+    for op in ("grow", "feather", "shrink", "clear"):
+        before = w.doc.mask.copy()
+        assert w.brush.apply_op(op, 3)
+        assert not np.array_equal(w.doc.mask, before), op
+    w.brush.invert()
+    assert w.doc.mask.min() == 255
+    for _ in range(5):
+        w.act_undo.trigger()
+    np.testing.assert_array_equal(w.doc.mask, start)
+
+    # Visibility through the layers panel is an undo step too.
+    item = w.layers_panel._top("faces")
+    item.setCheckState(0, Qt.CheckState.Unchecked)
+    assert not w.doc.visible["faces"]
+    w.act_undo.trigger()
+    assert w.doc.visible["faces"]
+
+
+# ----------------------------------------------------------------------------- workers & errors
+def test_result_for_a_closed_photo_is_never_applied(qtbot, make_window, tmp_path):
+    w = make_window(lambda: FakeEngine(delay=1.0))
+    a, b = photo_file(tmp_path, "a.png"), photo_file(tmp_path, "b.png", size=(200, 150))
+    open_photo(qtbot, w, a)
+    w.act_remove.trigger()
+    qtbot.wait(100)
+    open_photo(qtbot, w, b)  # while A is still being processed
+    wait_idle(qtbot, w)
+    assert w.doc.path.name == "b.png"
+    assert w.stack.count() == 0 and not w.doc.result_state.has_result and not w.doc.mask.any()
+
+
+def test_cancel_stops_processing_and_changes_nothing(qtbot, make_window, tmp_path):
+    w = make_window(lambda: FakeEngine(delay=5.0))
+    open_photo(qtbot, w, photo_file(tmp_path))
+    w.act_remove.trigger()
+    qtbot.waitUntil(lambda: w.cancel_btn.isVisible())
+    qtbot.mouseClick(w.cancel_btn, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, w, timeout=3000)
+    assert "Cancelled" in w.banner.text and w.stack.count() == 0
+
+
+def test_fake_pipeline_and_reinpaint_apply_as_patches(qtbot, make_window, tmp_path):
+    w = make_window()
+    open_photo(qtbot, w, photo_file(tmp_path))
+    original = w.doc.original.copy()
+    w.act_remove.trigger()
+    wait_idle(qtbot, w)
+    assert w.doc.result_state.has_result and len(w.doc.faces) == 1
+    changed = (w.doc.result != original).any(2)
+    assert np.array_equal(changed, w.doc.mask > 0)
+    # Edit the mask, re-inpaint: the new result follows the edited mask; undo restores the old one.
+    first = w.doc.result.copy()
+    w.brush.apply_op("clear")
+    w.act_reinpaint.trigger()
+    wait_idle(qtbot, w)
+    np.testing.assert_array_equal(w.doc.result, original)
+    w.act_undo.trigger()
+    np.testing.assert_array_equal(w.doc.result, first)
+
+
+def test_errors_show_a_banner_and_keep_the_document(qtbot, make_window, tmp_path):
+    w = make_window(lambda: FakeEngine(error=ModelError("The segmenter model is missing.")))
+    good = photo_file(tmp_path)
+    open_photo(qtbot, w, good)
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    w.open_files([str(bad)])
+    qtbot.waitUntil(lambda: "Cannot open" in w.banner.text, timeout=10000)
+    assert w.banner.level == "error" and w.doc.path == good  # the open photo is untouched
+    w.act_remove.trigger()
+    qtbot.waitUntil(lambda: "Model problem" in w.banner.text, timeout=10000)
+
+
+def test_no_faces_found_offers_add_face_box(qtbot, make_window, tmp_path):
+    w = make_window(lambda: FakeEngine(faces=False))
+    open_photo(qtbot, w, photo_file(tmp_path))
+    w.act_remove.trigger()
+    qtbot.waitUntil(lambda: "No faces found" in w.banner.text, timeout=10000)
+    assert w.banner.action_btn.isVisible() and w.stack.count() == 0
+    w.banner.action_btn.click()
+    assert w.canvas.tool == "box"

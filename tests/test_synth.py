@@ -1,0 +1,62 @@
+"""The Masked-Faces generator: binary masks that match what is drawn, every kind, reproducible."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import data_path
+
+synth = pytest.importorskip("training.synth")
+
+
+@pytest.fixture(scope="module")
+def faces():
+    """A few CelebA validation faces at 256² with their face-mesh landmarks (computed here)."""
+    from training.landmarks import _mesh, mesh_landmarks
+
+    mesh = _mesh()
+    out = []
+    for f in sorted(data_path("celeba", "val").glob("*.webp"))[20:40]:
+        rgb = np.asarray(Image.open(f).convert("RGB").resize((256, 256), Image.BICUBIC))
+        lm = mesh_landmarks(mesh, rgb)
+        if lm is not None:
+            out.append((rgb, lm))
+        if len(out) == 6:
+            break
+    assert len(out) >= 4
+    return out
+
+
+@pytest.mark.parametrize("kind", synth.KINDS)
+def test_mask_is_binary_and_matches_the_drawing(faces, kind):
+    rng = np.random.default_rng(7)
+    for rgb, lm in faces[:3]:
+        out, mask, got = synth.synthesize(rgb, lm, rng, kind=kind)
+        assert got == kind
+        assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 1}
+        assert 0.05 < mask.mean() < 0.7  # a covering, not a speck nor the whole picture
+        diff = np.abs(out.astype(int) - rgb).mean(-1)
+        # Inside the mask the photo changed a lot; well outside it only by noise/JPEG.
+        far = np.ones_like(mask, bool)
+        ys, xs = np.nonzero(mask)
+        far[max(0, ys.min() - 12):ys.max() + 12, max(0, xs.min() - 12):xs.max() + 12] = False
+        assert diff[mask > 0].mean() > 3 * diff[far].mean() + 5
+        if kind == "scarf":  # scarves run down over the neck to the bottom edge
+            assert mask[-1].any()
+
+
+def test_random_kinds_cover_all_five(faces):
+    rng = np.random.default_rng(0)
+    rgb, lm = faces[0]
+    seen = {synth.synthesize(rgb, lm, rng)[2] for _ in range(40)}
+    assert seen == set(synth.KINDS)
+
+
+def test_same_seed_same_sample(faces):
+    rgb, lm = faces[1]
+    a = synth.synthesize(rgb, lm, np.random.default_rng(123))
+    b = synth.synthesize(rgb, lm, np.random.default_rng(123))
+    c = synth.synthesize(rgb, lm, np.random.default_rng(124))
+    assert (a[0] == b[0]).all() and (a[1] == b[1]).all() and a[2] == b[2]
+    assert not ((a[0] == c[0]).all() and (a[1] == c[1]).all())

@@ -1,0 +1,29 @@
+"""Entry point of the editor: ``run_app(files) -> exit code`` (called by ``unmask_studio.cli``)."""
+from __future__ import annotations
+
+import sys
+
+from unmask_studio.app.qt_env import prepare_qt_environment
+
+
+def run_app(files: list[str]) -> int:
+    prepare_qt_environment()  # before any QApplication exists
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from unmask_studio.app.crash_handler import install_excepthook
+    from unmask_studio.app.main_window import MainWindow
+    from unmask_studio.app.settings import APP_NAME, ORG_NAME
+    from unmask_studio.app.theme import apply_dark_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("Unmask Studio")
+    apply_dark_theme(app)
+    window = MainWindow()
+    install_excepthook(lambda: window)
+    window.show()
+    if files:
+        QTimer.singleShot(0, lambda: window.open_files(list(files)))  # after the window is on screen
+    return app.exec()
