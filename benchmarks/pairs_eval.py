@@ -265,7 +265,8 @@ def run_pairs_only(out_dir: Path, contact: Path | None = None, limit: int | None
     engine.inpainter  # noqa: B018 - load the session now
     p = evaluate_pairs(engine, make_identity(), limit=limit)
     results = {"model": model, "provider": engine.inpainter.provider, "pairs_dev": p}
-    md = "## Inpainting quality (pairs_dev only: torch not available)\n\n" + pairs_tables(p)
+    md = (f"## Inpainting quality of inpainter.onnx on pairs_dev only (sha256 {model['sha256'][:12]}, "
+          f"{results['provider']})\n\n" + pairs_tables(p))
     write(out_dir, results, md)
     if contact:
         contact_sheet(p["examples"], contact)

@@ -29,9 +29,9 @@ def install() -> None:
                 QTimer.singleShot(0, QApplication.quit)  # after this paint has finished
             return False
 
-    def exec_and_quit_when_shown(*args, **kwargs):
+    def exec_and_quit_when_shown(*_self):  # called as app.exec() or QApplication.exec()
         app = QApplication.instance()
         app.installEventFilter(_FirstPaint(app))
-        return real_exec(*args, **kwargs)
+        return real_exec()
 
     QApplication.exec = exec_and_quit_when_shown

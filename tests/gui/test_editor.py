@@ -84,9 +84,9 @@ class FakeEngine:
 def make_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")  # teardown must never block
 
-    def make(engine_factory=FakeEngine) -> MainWindow:
+    def make(engine_factory=FakeEngine, warm_up=False) -> MainWindow:
         settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        w = MainWindow(settings, engine_factory=engine_factory)
+        w = MainWindow(settings, engine_factory=engine_factory, warm_up=warm_up)
         qtbot.addWidget(w)
         w.resize(1100, 760)
         w.show()
@@ -124,7 +124,7 @@ def test_remove_masks_with_real_engine_changes_only_masked_pixels(qtbot, make_wi
     exif[MAKE_TAG] = "UnmaskTestCam"
     Image.open(REAL_PHOTO).convert("RGB").save(src, exif=exif.tobytes())
 
-    w = make_window(Engine)
+    w = make_window(Engine, warm_up=True)
     open_photo(qtbot, w, src)
     w.act_remove.trigger()
     assert w.processing.busy and w.cancel_btn.isVisibleTo(w)  # runs in a worker; the GUI goes on
@@ -292,3 +292,126 @@ def test_no_faces_found_offers_add_face_box(qtbot, make_window, tmp_path):
     assert w.banner.action_btn.isVisible() and w.stack.count() == 0
     w.banner.action_btn.click()
     assert w.canvas.tool == "box"
+
+
+# ----------------------------------------------------------------------------- window plumbing
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # QDragEnterEvent's only constructor
+def test_drop_zoom_compare_and_settings_are_remembered(qtbot, make_window, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    w = make_window()
+    path = photo_file(tmp_path)
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, md, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(w.canvas.viewport(), enter)
+    assert enter.isAccepted()  # a photo is welcome
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, md, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
+    gen = w.doc.generation
+    QApplication.sendEvent(w.canvas.viewport(), drop)
+    qtbot.waitUntil(lambda: w.doc.generation > gen, timeout=10000)
+    assert w.doc.path == path and "240 × 180" in w.size_label.text()
+
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)  # fit
+    fit = w.canvas.zoom
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Plus)
+    assert w.canvas.zoom == pytest.approx(fit * 1.25)
+    assert w.zoom_label.text() == f"{w.canvas.zoom * 100:.0f}%"
+    qtbot.keyClick(w.canvas, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert w.canvas.zoom == pytest.approx(1.0)
+    w.canvas.fit()
+
+    # Pixel position under the cursor in the status bar.
+    qtbot.mouseMove(w.canvas.viewport(), view_point(w, 30.5, 40.5))
+    assert w.pos_label.text().startswith("x 30, y 40")
+
+    # Hold C to see the original; release to come back.
+    w.doc.result_state.has_result = True
+    qtbot.keyPress(w.canvas, Qt.Key.Key_C)
+    assert w.canvas.compare and not w.canvas.photo.show_result
+    qtbot.keyRelease(w.canvas, Qt.Key.Key_C)
+    assert not w.canvas.compare and w.canvas.photo.show_result
+
+    # [ and ] change the brush size; settings and recent files persist across windows.
+    size = w.brush.size
+    qtbot.keyClick(w.canvas, Qt.Key.Key_BracketRight)
+    assert w.brush.size > size
+    w.close()
+    w2 = make_window()
+    assert w2.brush.size == pytest.approx(w.brush.size)
+    assert w2.settings.recent_files()[0] == str(path.resolve())
+    assert w2.settings.geometry() is not None
+
+
+def test_unsaved_changes_prompt_on_open_can_cancel(qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window()
+    open_photo(qtbot, w, photo_file(tmp_path))
+    w.brush.begin(QPointF(50, 50))
+    w.brush.end()
+    assert w.isWindowModified()
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "cancel")
+    w.open_files([str(photo_file(tmp_path, "other.png"))])
+    qtbot.wait(200)
+    assert w.doc.path.name == "photo.png" and w.stack.count() == 1  # nothing lost
+
+
+def test_excepthook_logs_and_shows_a_dialog(tmp_path, monkeypatch):
+    import sys
+
+    from unmask_studio.app import crash_handler
+
+    monkeypatch.setattr(crash_handler, "log_dir", lambda: tmp_path)
+    shown = []
+    monkeypatch.setattr(dialogs, "show_crash", lambda parent, summary, path: shown.append((summary, path)))
+    old = sys.excepthook
+    try:
+        log_path = crash_handler.install_excepthook()
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = old
+        for h in list(crash_handler.log.handlers):
+            crash_handler.log.removeHandler(h)
+            h.close()
+    assert shown and "ValueError: boom" in shown[0][0]
+    assert "ValueError: boom" in log_path.read_text()
+
+
+def test_run_app_opens_files_and_returns_the_exit_code(qtbot, qapp, tmp_path, monkeypatch):
+    import sys
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from unmask_studio.app import crash_handler, main
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    monkeypatch.setattr(crash_handler, "log_dir", lambda: tmp_path)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    path = photo_file(tmp_path)
+    seen = {}
+
+    def check_and_quit():
+        win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        if not win.doc.is_open:
+            QTimer.singleShot(50, check_and_quit)
+            return
+        seen["title"] = win.windowTitle()
+        win.runner.wait(20000)  # the start-up model warm-up
+        win.close()
+        QApplication.exit(3)
+
+    QTimer.singleShot(100, check_and_quit)
+    assert main.run_app([str(path)]) == 3
+    assert seen["title"].startswith("photo.png")
+    for h in list(crash_handler.log.handlers):
+        crash_handler.log.removeHandler(h)
+        h.close()

@@ -45,10 +45,12 @@ class Canvas(QGraphicsView):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)  # drops arrive at the viewport, not the view itself
 
         self.photo = PhotoItem()
         self.overlay = MaskOverlayItem()
         self.overlay.setZValue(1)
+        self.overlay.bounds = lambda: doc.mask_bounds
         self.outline = BrushOutline()
         self.outline.hide()
         self.rubber = QGraphicsRectItem()
@@ -104,9 +106,11 @@ class Canvas(QGraphicsView):
         self.photo.show_original = v["original"]
         self.photo.show_result = v["result"] and self.doc.result_state.has_result and not self.compare
         self.photo.split_x = self.split * self.doc.size[0] if self.split is not None and self.doc.is_open else None
-        self.overlay.setVisible(v["mask"] and not self.compare)
+        # Comparing means looking at photo pixels: no tint or boxes over either side.
+        clean = self.compare or self.photo.split_x is not None
+        self.overlay.setVisible(v["mask"] and not clean)
         for item in self.face_items:
-            item.setVisible(v["faces"] and not self.compare)
+            item.setVisible(v["faces"] and not clean)
         self.photo.update()
         self.viewport().update()  # split line and labels are drawn in the foreground
 

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem, QGraphicsSimpleTextItem
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsRectItem
 
 from unmask_studio.app.pyramid import Pyramid
 
@@ -27,9 +27,10 @@ def rgb_qimage(arr: np.ndarray) -> QImage:
     return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_RGB888)
 
 
-def _draw_level(painter: QPainter, pyr: Pyramid, rect: QRectF, scale: float, make_image) -> None:
+def _draw_level(painter: QPainter, pyr: Pyramid, rect: QRectF, scale: float, make_image,
+                coarser: float = 0.0) -> None:
     """Draw ``rect`` (image coordinates) of ``pyr`` from the level suited to ``scale``."""
-    k = pyr.level_for_scale(scale)
+    k = pyr.level_for_scale(scale, coarser)
     level, f = pyr.levels[k], 2 ** k
     lh, lw = level.shape[:2]
     x0, y0 = max(0, int(rect.left() // f)), max(0, int(rect.top() // f))
@@ -99,6 +100,7 @@ class MaskOverlayItem(_PyramidItem):
     def __init__(self):
         super().__init__()
         self.mask: Pyramid | None = None
+        self.bounds = lambda: None  # () -> Rect | None: where the mask may be non-zero
         self._table: list[int] = []
         self.set_opacity_level(0.5)
 
@@ -116,10 +118,37 @@ class MaskOverlayItem(_PyramidItem):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if self.mask is None:
             return
+        b = self.bounds()
+        if b is None:
+            return  # empty mask: nothing to convert and blend
         scale = option.levelOfDetailFromTransform(painter.worldTransform())
-        r = option.exposedRect.intersected(self._rect)
+        r = option.exposedRect.intersected(QRectF(b[0], b[1], b[2] - b[0], b[3] - b[1]))
         if not r.isEmpty():
-            _draw_level(painter, self.mask, r, scale, self._image)
+            _draw_level(painter, self.mask, r, scale, self._image, coarser=0.7)
+
+
+class FaceLabel(QGraphicsItem):
+    """"Face 1" tag on a box's corner, in screen pixels so it stays readable at any zoom."""
+
+    def __init__(self, text: str, parent: QGraphicsItem):
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.text, self.color = text, FACE_COLOR
+        self.font = QFont()
+        self.font.setBold(True)
+        w = QFontMetricsF(self.font).horizontalAdvance(text) + 12
+        self._rect = QRectF(0, -QFontMetricsF(self.font).height() - 6, w, QFontMetricsF(self.font).height() + 6)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.color)
+        painter.drawRoundedRect(self._rect, 3, 3)
+        painter.setPen(QColor(20, 22, 26))
+        painter.setFont(self.font)
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 class FaceBoxItem(QGraphicsRectItem):
@@ -127,12 +156,8 @@ class FaceBoxItem(QGraphicsRectItem):
         x0, y0, x1, y1 = box
         super().__init__(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.index = index
-        self.label = QGraphicsSimpleTextItem(f" {index + 1}{' (manual)' if manual else ''} ", self)
-        self.label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)  # constant size
+        self.label = FaceLabel(f"Face {index + 1}{' (by hand)' if manual else ''}", self)
         self.label.setPos(QPointF(x0, y0))
-        font = QFont()
-        font.setBold(True)
-        self.label.setFont(font)
         self.set_selected(False)
 
     def set_selected(self, selected: bool) -> None:
@@ -142,7 +167,8 @@ class FaceBoxItem(QGraphicsRectItem):
         if not selected:
             pen.setStyle(Qt.PenStyle.DashLine)
         self.setPen(pen)
-        self.label.setBrush(QBrush(color))
+        self.label.color = color
+        self.label.update()
         self.setZValue(11 if selected else 10)
 
 

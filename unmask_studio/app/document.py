@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -59,6 +60,11 @@ def union(a: Rect | None, b: Rect | None) -> Rect | None:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+def _nonzero_box(mask: np.ndarray) -> Rect | None:
+    x, y, w, h = cv2.boundingRect(mask)
+    return (x, y, x + w, y + h) if w and h else None
+
+
 def bbox(changed: np.ndarray) -> Rect | None:
     """Bounding box of the True pixels of a 2-D boolean array."""
     rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
@@ -85,6 +91,8 @@ class Document(QObject):
         self.result_state = ResultState()
         self.selected_face = -1
         self.save_path: Path | None = None  # where Save writes without asking (never the original)
+        # Box that contains every non-zero mask pixel (may be larger, never smaller): views skip the rest.
+        self.mask_bounds: Rect | None = None
 
     # ----------------------------------------------------------------------------- lifecycle
     def open(self, data: DocumentData | None) -> None:
@@ -95,6 +103,7 @@ class Document(QObject):
         self.result_state = ResultState()
         self.selected_face = -1
         self.save_path = None
+        self.mask_bounds = _nonzero_box(data.mask.base) if data else None
         self.opened.emit()
 
     @property
@@ -148,6 +157,10 @@ class Document(QObject):
             h, w = pyr.base.shape[:2]
             rect = (0, 0, w, h)
         pyr.update(rect)
+        if layer == "mask":
+            whole = rect[0] == 0 and rect[1] == 0 and (rect[2], rect[3]) == (pyr.base.shape[1], pyr.base.shape[0])
+            # Small edits (strokes) just widen the box; whole-mask changes measure it again.
+            self.mask_bounds = _nonzero_box(pyr.base) if whole else union(self.mask_bounds, rect)
         (self.mask_changed if layer == "mask" else self.pixels_changed).emit(rect)
 
     def _array(self, layer: str) -> np.ndarray:

@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_layers)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_brush)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_history)
-        self.resizeDocks([self.dock_layers, self.dock_brush, self.dock_history], [300, 260, 160],
+        self.resizeDocks([self.dock_layers, self.dock_brush, self.dock_history], [215, 300, 200],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.dock_layers], [340], Qt.Orientation.Horizontal)
 
@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_undo, self.act_redo, self.act_pan, self.act_zoom_out, self.act_zoom_in,
                   self.act_fit, self.act_actual):
             tb.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        tb.widgetForAction(self.act_remove).setObjectName("primaryButton")  # the one thing to click first
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.toolbar = tb
 
@@ -303,8 +304,8 @@ class MainWindow(QMainWindow):
             if self.doc.is_open and not self.doc.visible["mask"]:
                 # Painting on a hidden mask would look like nothing happens.
                 self.stack.push(VisibilityCommand(self.doc, "mask", True))
-        if tool == "box" and self.doc.is_open:
-            self.status_text.setText("Drag a box around the face that was missed.")
+        self.status_text.setText("Drag a box around the face that was missed."
+                                 if tool == "box" and self.doc.is_open else "")
 
     def cancel_jobs(self) -> None:
         self.processing.cancel()
@@ -376,13 +377,16 @@ class MainWindow(QMainWindow):
             a.setEnabled(has)
         for a in (self.act_remove, self.act_detect):
             a.setEnabled(has and not busy)
+        for a in (self.act_brush, self.act_eraser, self.act_box):
+            a.setEnabled(has)
         self.act_reinpaint.setEnabled(has and not busy and bool(self.doc.faces))
         self.act_delete_face.setEnabled(has and 0 <= self.doc.selected_face < len(self.doc.faces))
         self.brush_panel.setEnabled(has)
         self.layers_panel.setEnabled(has)
+        self.history.setEnabled(has)
 
     def _update_title(self, *_) -> None:
-        name = self.doc.path.name if self.doc.is_open else ""
+        name = (self.doc.path.name if self.doc.path else "Untitled") if self.doc.is_open else ""
         self.setWindowTitle(f"{name}[*] — Unmask Studio" if name else "Unmask Studio")
         self.setWindowModified(self.files.dirty)
 

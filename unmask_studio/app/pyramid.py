@@ -35,11 +35,15 @@ class Pyramid:
     def base(self) -> np.ndarray:
         return self.levels[0]
 
-    def level_for_scale(self, scale: float) -> int:
-        """Smallest level that still has at least one pixel per screen pixel at this zoom."""
+    def level_for_scale(self, scale: float, coarser: float = 0.0) -> int:
+        """Smallest level that still has at least one pixel per screen pixel at this zoom.
+
+        ``coarser`` (0..1) accepts down to 2**-coarser pixels per screen pixel, for layers where
+        speed matters more than the last bit of sharpness (the translucent mask tint).
+        """
         if scale <= 0:
             return len(self.levels) - 1
-        k = int(math.floor(math.log2(1.0 / scale))) if scale < 1 else 0
+        k = int(math.floor(math.log2(1.0 / scale) + coarser)) if scale * 2 ** coarser < 1 else 0
         return max(0, min(k, len(self.levels) - 1))
 
     def update(self, rect: Rect) -> None:

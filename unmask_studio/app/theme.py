@@ -1,7 +1,11 @@
 """A calm dark-neutral look: Fusion style with a dark palette, so photos are judged against grey."""
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QApplication
 
 ACCENT = QColor(64, 140, 220)
@@ -16,8 +20,30 @@ QToolButton#primaryButton { background: #2f6fb4; color: white; border-radius: 4p
 QToolButton#primaryButton:hover { background: #3a80c8; }
 QToolButton#primaryButton:disabled { background: #3a3c42; color: #80838a; }
 QTreeWidget, QUndoView, QListView { background: #232427; border: 1px solid #3c3e44; }
+QTreeWidget::indicator { width: 13px; height: 13px; border: 1px solid #9a9ea8; border-radius: 3px;
+                         background: #1c1d20; }
+QTreeWidget::indicator:checked { background: #4a8fd8; border-color: #6aa8ec; image: url(CHECK); }
+QTreeWidget::indicator:disabled { border-color: #5a5d64; }
+QTreeWidget::item { padding: 2px 0; }
 QStatusBar QLabel { padding: 0 6px; color: #c8ccd4; }
 """
+
+
+def _check_mark() -> str:
+    """A white tick for checked boxes: style sheets can only show a tick from an image file."""
+    path = Path(platformdirs.user_cache_dir("unmask-studio", appauthor=False)) / "check.png"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pm = QPixmap(26, 26)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor("white"), 4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        p.setPen(pen)
+        p.drawPolyline(QPolygonF([QPointF(5, 13), QPointF(11, 19), QPointF(21, 7)]))
+        p.end()
+        pm.save(str(path))
+    return path.as_posix()
 
 
 def apply_dark_theme(app: QApplication) -> None:
@@ -41,4 +67,4 @@ def apply_dark_theme(app: QApplication) -> None:
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 123, 130))
     app.setPalette(p)
-    app.setStyleSheet(STYLE)
+    app.setStyleSheet(STYLE.replace("CHECK", _check_mark()))

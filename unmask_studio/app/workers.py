@@ -68,7 +68,10 @@ class _Job(QRunnable):
         now = time.monotonic()
         if now - self._last_progress > 0.05 or fraction >= 1.0:  # no point flooding the event loop
             self._last_progress = now
-            self.signals.progress.emit(self.job_id, float(fraction), message)
+            try:
+                self.signals.progress.emit(self.job_id, float(fraction), message)
+            except RuntimeError:  # receiver gone (window closed): just keep going to the cancel check
+                pass
 
     def run(self) -> None:
         out = Outcome(self.job_id, self.generation)
@@ -81,7 +84,10 @@ class _Job(QRunnable):
             out.cancelled = True
         except BaseException as e:  # noqa: BLE001 - every failure must reach the GUI, never kill the pool
             out.error, out.details = e, traceback.format_exc()
-        self.signals.done.emit(out)
+        try:
+            self.signals.done.emit(out)
+        except RuntimeError:  # the window was closed and destroyed meanwhile: nobody is listening
+            pass
 
 
 @dataclass

@@ -40,18 +40,16 @@ def to_crop(image: np.ndarray, matrix: np.ndarray, size: int, interp=cv2.INTER_L
     return cv2.warpAffine(roi, M, (size, size), flags=interp, borderMode=border)
 
 
-def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha: np.ndarray,
-               grain_seed: int | None = 0) -> np.ndarray:
-    """Blend ``crop`` (aligned, already composited) into ``image`` through ``alpha`` (float 0..1,
-    full image size). Returns a new image; pixels with alpha == 0 are untouched."""
+def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_roi: np.ndarray,
+               roi: tuple[int, int, int, int], grain_seed: int | None = 0) -> None:
+    """Blend ``crop`` (aligned, already composited) into ``image`` *in place* through ``alpha_roi``
+    (float 0..1 over ``roi`` = crop_roi(matrix, ...)). Pixels with alpha == 0 are not written.
+
+    Working on the face's region only keeps a 24 MP photo cheap: nothing full-size is allocated."""
     size = crop.shape[0]
-    out = image.copy()
-    x0, y0, x1, y1 = crop_roi(matrix, size, image.shape)
-    if x1 <= x0 or y1 <= y0:
-        return out
-    a = alpha[y0:y1, x0:x1].astype(np.float32)
-    if not a.any():
-        return out
+    x0, y0, x1, y1 = roi
+    if x1 <= x0 or y1 <= y0 or not alpha_roi.any():
+        return
     inv = cv2.invertAffineTransform(matrix)
     inv[:, 2] -= [x0, y0]
     roi_size = (x1 - x0, y1 - y0)
@@ -59,17 +57,15 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha: n
     # Keep blending inside the crop, with a soft edge where the crop ends.
     valid = cv2.warpAffine(np.ones((size, size), np.float32), inv, roi_size, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT)
-    valid = cv2.erode(valid, np.ones((3, 3), np.uint8))
-    a = a * valid
-    orig = image[y0:y1, x0:x1].astype(np.float32)
+    a = alpha_roi.astype(np.float32) * cv2.erode(valid, np.ones((3, 3), np.uint8))
+    region = image[y0:y1, x0:x1]
+    orig = region.astype(np.float32)
     filled = warped.astype(np.float32)
     if grain_seed is not None:
         filled = match_grain(orig, filled, a, grain_seed)
     blended = orig + (filled - orig) * a[..., None]
-    region = out[y0:y1, x0:x1]
     touched = a > 0
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
-    return out
 
 
 MAX_GRAIN = 6.0  # grey levels; more than this is texture, not grain

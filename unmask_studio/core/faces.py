@@ -23,6 +23,7 @@ from unmask_studio.core.onnx_models import contract
 DETECT_SIDE = 1024  # longest side of the copy the whole-image detectors see
 TILE_SIDE = 640  # tiles for the small-face pass
 MESH_SIDE = 256  # face crop size for the face mesh
+MESH_CONTEXT = (1.8, 1.35, 2.6)  # crop side / face box side, tried in turn
 
 
 @dataclass
@@ -116,9 +117,19 @@ class FaceFinder:
 
     # ------------------------------------------------------------------------------- landmarks
     def landmarks(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-        """468 face-mesh points for the face in ``box``, or None when the mesh does not find it."""
+        """468 face-mesh points for the face in ``box``, or None when the mesh does not find it.
+
+        The mesh runs its own detector on the crop, which a dark mask can defeat at one framing and
+        not at another, so a second, different framing is tried before giving up."""
+        for context in MESH_CONTEXT:
+            pts = self._mesh_at(rgb, box, context)
+            if pts is not None:
+                return pts
+        return None
+
+    def _mesh_at(self, rgb: np.ndarray, box: np.ndarray, context: float) -> np.ndarray | None:
         x0, y0, x1, y1 = box
-        cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * 1.8
+        cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * context
         s = MESH_SIDE / side
         M = np.array([[s, 0, MESH_SIDE / 2 - s * cx], [0, s, MESH_SIDE / 2 - s * cy]])
         crop = cv2.warpAffine(rgb, M, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,

@@ -124,20 +124,24 @@ class Engine:
                 crop_masks.append(maskops.grow(m, int(round(o.grow_px))))
         full = np.zeros(rgb.shape[:2], np.uint8)
         for face, m in zip(faces, crop_masks):
-            full = np.maximum(full, self.mask_to_image(m, face, rgb.shape))
+            self.add_mask_to_image(full, m, face)
         return full, crop_masks
 
-    def mask_to_image(self, crop_mask: np.ndarray, face: Face, shape) -> np.ndarray:
-        """A crop-space mask rendered into a full-resolution uint8 mask (zeros outside its face)."""
-        out = np.zeros(shape[:2], np.uint8)
-        x0, y0, x1, y1 = blend.crop_roi(face.matrix, self.crop_size, shape)
+    def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, face: Face) -> None:
+        """Render a crop-space mask into the full-resolution uint8 ``full`` (max with what is there)."""
+        x0, y0, x1, y1 = blend.crop_roi(face.matrix, self.crop_size, full.shape)
         if x1 <= x0 or y1 <= y0:
-            return out
+            return
         inv = cv2.invertAffineTransform(face.matrix)
         inv[:, 2] -= [x0, y0]
         m = cv2.warpAffine((crop_mask * 255).astype(np.uint8), inv, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT)
-        out[y0:y1, x0:x1] = m
+        np.maximum(full[y0:y1, x0:x1], m, out=full[y0:y1, x0:x1])
+
+    def mask_to_image(self, crop_mask: np.ndarray, face: Face, shape) -> np.ndarray:
+        """A crop-space mask rendered into a new full-resolution uint8 mask (zeros outside its face)."""
+        out = np.zeros(shape[:2], np.uint8)
+        self.add_mask_to_image(out, crop_mask, face)
         return out
 
     def inpaint(self, rgb: np.ndarray, faces: list[Face], mask: np.ndarray,
@@ -153,7 +157,6 @@ class Engine:
             holes.append(maskops.grow((m > 64).astype(np.float32), 1))
         results = [FaceResult(f, crop_input=c) for f, c in zip(faces, crops)]
         todo = [i for i, h in enumerate(holes) if h.any()]
-        out = rgb
         for n, i0 in enumerate(range(0, len(todo), o.batch_faces)):
             if cancel():
                 raise Cancelled()
@@ -166,23 +169,21 @@ class Engine:
                 results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
             progress((i0 + len(idx)) / max(1, len(todo)), f"Restored {i0 + len(idx)} of {len(todo)} faces")
         # Paste back, face by face: each face only changes pixels under its own part of the mask.
+        out = rgb.copy()
         for i in todo:
             if cancel():
                 raise Cancelled()
-            alpha = self._alpha(mask, faces[i])
-            out = blend.paste_back(out, results[i].crop_output, faces[i].matrix, alpha,
-                                   grain_seed=i if o.grain else None)
+            roi = blend.crop_roi(faces[i].matrix, S, mask.shape)
+            blend.paste_back(out, results[i].crop_output, faces[i].matrix, self._alpha(mask, faces[i], roi), roi,
+                             grain_seed=i if o.grain else None)
         return out, results
 
-    def _alpha(self, mask: np.ndarray, face: Face) -> np.ndarray:
-        """Blend weight at full resolution: the mask, feathered outwards by a crop-relative width."""
+    def _alpha(self, mask: np.ndarray, face: Face, roi) -> np.ndarray:
+        """Blend weight over the face's region: the mask, feathered outwards by a crop-relative width."""
         scale = float(np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))))  # crop px per image px
-        feather = self.options.feather_px / max(scale, 1e-6)
-        a = np.zeros(mask.shape, np.float32)
-        x0, y0, x1, y1 = blend.crop_roi(face.matrix, self.crop_size, mask.shape)
+        x0, y0, x1, y1 = roi
         sub = mask[y0:y1, x0:x1].astype(np.float32) / 255
-        a[y0:y1, x0:x1] = maskops.feather_outward(sub, feather)
-        return a
+        return maskops.feather_outward(sub, self.options.feather_px / max(scale, 1e-6))
 
     # -------------------------------------------------------------------------------- all at once
     def run(self, rgb: np.ndarray, mask: np.ndarray | None = None, faces: list[Face] | None = None,
