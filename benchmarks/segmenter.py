@@ -42,7 +42,7 @@ def boundary_f1(pred: np.ndarray, gt: np.ndarray, tol: int) -> float:
 
 
 def held_out_names() -> list[str]:
-    cache = REPO / "training" / ".cache" / "maskedface_seg_aligned.npz"
+    cache = REPO / "training" / ".cache" / "maskedface_seg_aligned_loose.npz"
     names = list(np.load(cache)["names"]) if cache.exists() else \
         sorted(p.stem for p in (DATA / "maskedface_seg" / "images").glob("*.webp"))
     return [n for i, n in enumerate(names) if i % 5 == 0]

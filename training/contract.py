@@ -15,9 +15,11 @@ import numpy as np
 from PIL import Image
 
 from training.data import SOURCE_SIZE, landmarks
+from training.framing import SEG_SHIFT, SEG_ZOOM, compose, tight_to_loose
 from training.paths import CACHE, DATA, MODELS
 
 CROP_SIZE = 256
+ALIGNED_SEG = "maskedface_seg_aligned_loose.npz"  # MaskedFace-Net in the segmenter's framing
 # Landmarks that stay put whether or not a mask is worn dominate the fit (eyes, brows, nose bridge);
 # a few lower ones pin the scale.
 ALIGN_INDICES = [33, 133, 362, 263, 70, 300, 168, 6, 197, 1, 234, 454, 152, 13, 14]
@@ -37,6 +39,9 @@ CONTRACT = {
     },
     "segmenter": {
         "file": "segmenter.onnx",
+        # The segmenter sees a looser crop than the inpainter (masks hang below the chin): loose pixel =
+        # zoom * (tight pixel - centre) + size/2, centre = (size/2, size/2 + shift * size).
+        "framing": {"zoom": SEG_ZOOM, "shift": SEG_SHIFT},
         "inputs": {"image": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
                              "layout": "RGB"}},
         "outputs": {"mask": {"shape": ["N", 1, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
@@ -58,7 +63,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def build_aligned_maskedface_seg(tmpl: np.ndarray) -> None:
-    """Warp MaskedFace-Net images and their labels into the canonical crop (cached npz)."""
+    """Warp MaskedFace-Net images and their labels into the segmenter's crop (cached npz)."""
     d = np.load(CACHE / "maskedface_seg.npz")
     images, masks, names = [], [], []
     for name, lm in zip(d["names"], d["landmarks"].astype(np.float32)):
@@ -69,13 +74,13 @@ def build_aligned_maskedface_seg(tmpl: np.ndarray) -> None:
         lab = np.asarray(Image.open(DATA / "maskedface_seg" / "labels" / f"{stem}_gt.png"))
         if lab.ndim == 3:
             lab = lab[..., 0]
-        M = similarity(lm[ALIGN_INDICES], tmpl[ALIGN_INDICES])
+        M = compose(tight_to_loose(CROP_SIZE), similarity(lm[ALIGN_INDICES], tmpl[ALIGN_INDICES]))
         images.append(cv2.warpAffine(img, M, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_AREA,
                                      borderMode=cv2.BORDER_REFLECT))
         masks.append(cv2.warpAffine((lab == 2).astype(np.uint8), M, (CROP_SIZE, CROP_SIZE),
                                     flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT))
         names.append(stem)
-    np.savez_compressed(CACHE / "maskedface_seg_aligned.npz", images=np.stack(images), masks=np.stack(masks),
+    np.savez_compressed(CACHE / ALIGNED_SEG, images=np.stack(images), masks=np.stack(masks),
                         names=np.array(names))
     print(f"aligned {len(images)} MaskedFace-Net faces")
 
@@ -88,7 +93,7 @@ def main() -> int:
     MODELS.mkdir(parents=True, exist_ok=True)
     (MODELS / "contract.json").write_text(json.dumps(c, indent=1) + "\n")
     print(f"wrote {MODELS / 'contract.json'}")
-    if not (CACHE / "maskedface_seg_aligned.npz").exists():
+    if not (CACHE / ALIGNED_SEG).exists():
         build_aligned_maskedface_seg(tmpl)
     return 0
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from training.framing import tight_to_loose
 from training.paths import CACHE, DATA, MODELS, celeba_files
 from training.synth import covering_mask, synthesize
 
@@ -28,6 +29,15 @@ def landmarks(split: str) -> tuple[list, np.ndarray]:
     ok = ~np.isnan(lms[:, 0, 0])
     files = [by_name[n] for n, k in zip(d["names"], ok) if k]
     return files, lms[ok]
+
+
+def _subset(files, lms, limit):
+    """``limit`` faces spread evenly over the split (celeba/val is ordered by head pose, so the first
+    N would be nearly all profiles)."""
+    if not limit or limit >= len(files):
+        return files, lms
+    idx = np.linspace(0, len(files) - 1, limit).round().astype(int)
+    return [files[i] for i in idx], lms[idx]
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -55,9 +65,7 @@ class InpaintSet(torch.utils.data.Dataset):
     """(image, mask) pairs: clean face in [0,1] and the hole to fill."""
 
     def __init__(self, split: str, size: int, seed: int = 0, epoch: int = 0, train: bool = True, limit=None):
-        self.files, self.lms = landmarks(split)
-        if limit:
-            self.files, self.lms = self.files[:limit], self.lms[:limit]
+        self.files, self.lms = _subset(*landmarks(split), limit)
         self.size, self.seed, self.epoch, self.train = size, seed, epoch, train
 
     def __len__(self):
@@ -80,9 +88,7 @@ class SegmentSet(torch.utils.data.Dataset):
 
     def __init__(self, split: str, size: int, seed: int = 0, epoch: int = 0, train: bool = True,
                  bare_fraction: float = 0.15, limit=None):
-        self.files, self.lms = landmarks(split)
-        if limit:
-            self.files, self.lms = self.files[:limit], self.lms[:limit]
+        self.files, self.lms = _subset(*landmarks(split), limit)
         self.size, self.seed, self.epoch, self.train, self.bare = size, seed, epoch, train, bare_fraction
 
     def __len__(self):
@@ -91,8 +97,12 @@ class SegmentSet(torch.utils.data.Dataset):
     def __getitem__(self, i):
         rng = sample_rng(self.seed, self.epoch, i)
         big = 256  # render at crop size, then resize to the net's size like the app does
-        img = load_face(self.files[i], big)
-        lm = self.lms[i] * (big / SOURCE_SIZE)
+        # The segmenter's crop is looser than CelebA's: what lies beyond the photo is mirrored in,
+        # and the covering is drawn over it like over the real neck.
+        A = tight_to_loose(big)
+        img = cv2.warpAffine(load_face(self.files[i], big), A, (big, big), flags=cv2.INTER_AREA,
+                             borderMode=cv2.BORDER_REFLECT101)
+        lm = self.lms[i] * (big / SOURCE_SIZE) @ A[:, :2].T + A[:, 2]
         if rng.random() < self.bare:
             from training.synth import jpeg
             out, mask = jpeg(img, int(rng.integers(60, 96))), np.zeros((big, big), np.uint8)
@@ -130,7 +140,7 @@ class MaskedFaceSegSet(torch.utils.data.Dataset):
     """MaskedFace-Net faces with real pixel labels, aligned to the canonical crop (label 2 = mask)."""
 
     def __init__(self, size: int, split: str, seed: int = 0, epoch: int = 0, train: bool = True):
-        d = np.load(CACHE / "maskedface_seg_aligned.npz")
+        d = np.load(CACHE / "maskedface_seg_aligned_loose.npz")
         n = len(d["images"])
         idx = np.arange(n)
         held = idx % 5 == 0  # every fifth face is held out for evaluation

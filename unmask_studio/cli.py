@@ -3,6 +3,7 @@
     unmask-studio batch photos/ -o unmasked/               # every photo under photos/, structure kept
     unmask-studio batch a.jpg b.png -o out/ --save-masks
     unmask-studio batch photos/ -o out/ --masks my_masks/  # your own masks (white = remove), by stem
+    unmask-studio batch photos/ -o out/ --name "{stem}_unmasked" --format jpg --quality 90
 """
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def _batch_parser(sub) -> None:
     p.add_argument("--skip-unmasked", action="store_true", help="write nothing for photos with no mask found")
     p.add_argument("--grow", type=float, default=None, help="grow (+) or shrink (-) found masks, in pixels of "
                                                             "the 256-pixel face crop (default 3)")
+    p.add_argument("--name", default="{stem}", metavar="PATTERN",
+                   help="output file name without extension; {stem} is the photo's name, {ext} its extension, "
+                        "{folder} its folder's name (default {stem}, e.g. \"{stem}_unmasked\")")
+    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF and colour profiles to the outputs")
     p.add_argument("--report", metavar="FILE", help="JSON report path (default OUT/unmask-report.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -39,13 +44,14 @@ def _batch_parser(sub) -> None:
 def run_batch_cli(args) -> int:
     from tqdm import tqdm
 
-    from unmask_studio.core.batch import BatchInputError, BatchOptions, plan, run_batch
+    from unmask_studio.core.batch import BatchInputError, BatchOptions, Manifest, plan, run_batch
     from unmask_studio.core.pipeline import Engine, Options
 
     out_dir = Path(args.output)
     opts = BatchOptions(out_dir=out_dir, recursive=not args.no_recursive, overwrite=args.overwrite,
                         masks_dir=Path(args.masks) if args.masks else None, save_masks=args.save_masks,
-                        out_format=args.format, quality=args.quality, skip_unmasked=args.skip_unmasked)
+                        out_format=args.format, quality=args.quality, skip_unmasked=args.skip_unmasked,
+                        name_pattern=args.name, keep_metadata=not args.strip_metadata)
     if opts.masks_dir and not opts.masks_dir.is_dir():
         print(f"error: mask folder not found: {opts.masks_dir}", file=sys.stderr)
         return 2
@@ -60,6 +66,9 @@ def run_batch_cli(args) -> int:
     if not jobs:
         print("No supported photos found in the inputs.", file=sys.stderr)
         return 2
+    # OUT/.unmask-batch.json: lets a later run (or the editor's batch dialog) resume exactly.
+    manifest = Manifest.load(out_dir) or Manifest(out_dir)
+    manifest.begin(args.inputs, opts, len(jobs))
     engine_opts = Options()
     if args.grow is not None:
         engine_opts.grow_px = args.grow
@@ -81,7 +90,7 @@ def run_batch_cli(args) -> int:
             tqdm.write(f"failed: {rep.input}: {rep.message}")
 
     try:
-        report = run_batch(engine, jobs, opts, on_file, cancel=lambda: stop["asked"])
+        report = run_batch(engine, jobs, opts, on_file, cancel=lambda: stop["asked"], manifest=manifest)
     except KeyboardInterrupt:
         from unmask_studio.core.batch import BatchReport
         report = BatchReport(interrupted=True)
@@ -89,9 +98,15 @@ def run_batch_cli(args) -> int:
         bar.close()
         signal.signal(signal.SIGINT, old)
     report_path = Path(args.report) if args.report else out_dir / "unmask-report.json"
-    report.write(report_path)
+    try:
+        report.write(report_path)
+    except OSError as e:
+        print(f"error: could not write the report {report_path}: {e.strerror or e}", file=sys.stderr)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(report.counts().items()))
     print(f"{len(report.files)} of {len(jobs)} photos: {counts}. Report: {report_path}")
+    if report.stop_reason:
+        print(f"Stopped: {report.stop_reason}", file=sys.stderr)
+        return 1
     if report.interrupted:
         print("Interrupted: run the same command again to continue.", file=sys.stderr)
         return 130

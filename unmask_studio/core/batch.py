@@ -3,17 +3,25 @@
 Rules a user can rely on: outputs go to their own folder, mirroring each input folder's structure;
 an input is never written to; every output is written atomically (temp file, then rename), so an
 interrupted batch leaves only whole files; a second run skips what is already done; a file that
-fails is reported and the batch goes on.
+fails is reported and the batch goes on. A full disk or an output folder that cannot be written
+stops the batch with a message saying so (every later file would fail the same way).
+
+A batch records itself in ``OUT/.unmask-batch.json`` (the manifest: inputs, options, per-file status),
+rewritten atomically after every file, so a batch stopped by a crash, Cancel or a closed app can be
+resumed exactly, including photos that finished without writing an output (``skip_unmasked``).
 """
 from __future__ import annotations
 
+import errno
 import json
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 import os
 import shutil
+import string
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -24,6 +32,14 @@ from unmask_studio.core.io import (ImageLoadError, ImageSaveError, is_supported,
 from unmask_studio.core.pipeline import Cancelled, Engine
 
 MASK_SUFFIX = ".mask.png"
+MANIFEST_NAME = ".unmask-batch.json"
+REPORT_NAME = "unmask-report.json"
+NAME_FIELDS = ("stem", "ext", "folder")  # what a name pattern may use
+# Statuses after which a photo needs no more work (a later run skips it).
+FINISHED = ("done", "no_faces", "no_mask", "skipped")
+STATUS_TEXT = {"pending": "Waiting", "working": "Working…", "done": "Done", "skipped": "Already done",
+               "no_faces": "No face found", "no_mask": "No mask found", "failed": "Failed",
+               "cancelled": "Cancelled"}
 
 
 @dataclass
@@ -36,6 +52,20 @@ class BatchOptions:
     out_format: str | None = None  # e.g. "png"; None keeps each input's format
     quality: int = 95
     skip_unmasked: bool = False  # write no output for photos where nothing was removed
+    name_pattern: str = "{stem}"  # output name without extension: {stem}, {ext}, {folder}
+    keep_metadata: bool = True  # carry EXIF and the ICC profile over (off: strip them)
+
+    def to_json(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict, out_dir: Path | None = None) -> "BatchOptions":
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in data.items() if k in known}
+        kw["out_dir"] = Path(out_dir if out_dir is not None else kw["out_dir"])
+        if kw.get("masks_dir"):
+            kw["masks_dir"] = Path(kw["masks_dir"])
+        return cls(**kw)
 
 
 @dataclass
@@ -58,6 +88,7 @@ class FileReport:
 class BatchReport:
     files: list[FileReport] = field(default_factory=list)
     interrupted: bool = False
+    stop_reason: str = ""  # set when the batch stopped by itself (disk full, output not writable)
 
     @property
     def failed(self) -> int:
@@ -71,17 +102,48 @@ class BatchReport:
 
     def write(self, path: Path) -> None:
         data = {"interrupted": self.interrupted, "counts": self.counts(), "files": [asdict(f) for f in self.files]}
-        tmp = path.with_name(f".{path.name}.part")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, path)
+        if self.stop_reason:
+            data["stop_reason"] = self.stop_reason
+        _write_json_atomic(path, data)
 
 
 class BatchInputError(Exception):
     """The inputs or output folder cannot be used (missing, unreadable, output inside input...)."""
 
 
+class BatchStopped(Exception):
+    """Every further file would fail the same way (disk full, output folder not writable)."""
+
+
+# ----------------------------------------------------------------------------------------- planning
+def check_name_pattern(pattern: str) -> None:
+    """Raise BatchInputError unless ``pattern`` makes a usable, distinct file name for every photo."""
+    try:
+        used = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
+    except ValueError as e:
+        raise BatchInputError(f"The name pattern “{pattern}” is not valid ({e}); use e.g. {{stem}}_unmasked.") from None
+    unknown = used - set(NAME_FIELDS)
+    if unknown:
+        raise BatchInputError(f"The name pattern uses {{{sorted(unknown)[0]}}}; it may only use "
+                              + ", ".join(f"{{{f}}}" for f in NAME_FIELDS) + ".")
+    if "stem" not in used:
+        raise BatchInputError("The name pattern must contain {stem} (the photo's name), so every photo gets "
+                              "its own output file.")
+    sample = pattern.format(stem="x", ext="jpg", folder="f")
+    if any(c in sample for c in '/\\:*?"<>|') or sample.strip() in ("", ".", ".."):
+        raise BatchInputError(f"The name pattern “{pattern}” would make an invalid file name; "
+                              "do not use / \\ : * ? \" < > |.")
+
+
+def output_name(src: Path, opts: BatchOptions) -> str:
+    """File name (with extension) of ``src``'s output."""
+    ext = f".{opts.out_format.lower().lstrip('.')}" if opts.out_format else src.suffix
+    return opts.name_pattern.format(stem=src.stem, ext=src.suffix.lstrip("."), folder=src.parent.name) + ext
+
+
 def plan(inputs: Iterable[str | Path], opts: BatchOptions) -> list[Job]:
     """Pair every input photo with its output path. Folders keep their structure under out_dir."""
+    check_name_pattern(opts.name_pattern)
     out_dir = Path(opts.out_dir).resolve()
     jobs: list[Job] = []
     for raw in inputs:
@@ -91,12 +153,15 @@ def plan(inputs: Iterable[str | Path], opts: BatchOptions) -> list[Job]:
         if src.is_dir():
             if not os.access(src, os.R_OK | os.X_OK):
                 raise BatchInputError(f"Cannot read folder {src}: permission denied.")
+            if src.resolve() == out_dir:
+                raise BatchInputError(f"The output folder is the input folder {src}; choose another output "
+                                      "folder (a new subfolder is fine).")
             pattern = "**/*" if opts.recursive else "*"
             for f in sorted(src.glob(pattern)):
                 if f.is_file() and is_supported(f) and out_dir not in f.resolve().parents:
-                    jobs.append(Job(f, _dst(out_dir / f.relative_to(src).parent, f, opts)))
+                    jobs.append(Job(f, out_dir / f.relative_to(src).parent / output_name(f, opts)))
         elif is_supported(src):
-            jobs.append(Job(src, _dst(out_dir, src, opts)))
+            jobs.append(Job(src, out_dir / output_name(src, opts)))
         else:
             raise BatchInputError(f"{src.name} is not a supported image ({', '.join(SUPPORTED_EXTENSIONS)}).")
     seen: dict[Path, Path] = {}
@@ -109,11 +174,6 @@ def plan(inputs: Iterable[str | Path], opts: BatchOptions) -> list[Job]:
     return jobs
 
 
-def _dst(folder: Path, src: Path, opts: BatchOptions) -> Path:
-    ext = f".{opts.out_format.lower().lstrip('.')}" if opts.out_format else src.suffix
-    return folder / f"{src.stem}{ext}"
-
-
 def find_user_mask(masks_dir: Path, src: Path) -> Path | None:
     for ext in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
         for name in (f"{src.stem}{ext}", f"{src.stem}{MASK_SUFFIX.rsplit('.', 1)[0]}{ext}"):
@@ -123,6 +183,172 @@ def find_user_mask(masks_dir: Path, src: Path) -> Path | None:
     return None
 
 
+# ----------------------------------------------------------------------------------------- manifest
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _source_stamp(src: Path) -> list[int] | None:
+    try:
+        st = src.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+class Manifest:
+    """``OUT/.unmask-batch.json``: what a batch was asked to do and how far it got.
+
+    ``files`` maps each input photo (absolute path) to its last outcome: status, output, faces,
+    seconds, message, the output it was planned to (``dst``) and the source's size and mtime, so a
+    photo counts as finished only if it would be written to the same place and has not changed.
+    """
+
+    def __init__(self, out_dir: Path, data: dict | None = None):
+        self.out_dir = Path(out_dir)
+        self.data = data or {"version": 1, "app": "unmask-studio", "created": _now(), "updated": _now(),
+                             "complete": False, "inputs": [], "options": {}, "total": 0, "files": {}}
+        self.save_error = ""  # last failure to write the manifest (the batch itself goes on)
+
+    @property
+    def path(self) -> Path:
+        return self.out_dir / MANIFEST_NAME
+
+    # --- reading
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "Manifest | None":
+        """The manifest in ``out_dir``, or None when there is none (or it is unreadable)."""
+        path = Path(out_dir) / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+            return None
+        return cls(out_dir, data)
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.data.get("inputs", []))
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.data.get("complete"))
+
+    @property
+    def total(self) -> int:
+        return int(self.data.get("total", 0))
+
+    def options(self) -> BatchOptions:
+        """The batch's options, with ``out_dir`` = where the manifest is (the folder may have moved)."""
+        return BatchOptions.from_json(self.data.get("options") or {"out_dir": str(self.out_dir)}, self.out_dir)
+
+    def entry(self, src: str | Path) -> dict | None:
+        return self.data["files"].get(str(Path(src).absolute()))
+
+    def finished_count(self) -> int:
+        return sum(e.get("status") in FINISHED for e in self.data["files"].values())
+
+    def is_finished(self, job: Job) -> bool:
+        e = self.entry(job.src)
+        if not e or e.get("status") not in FINISHED or e.get("dst") != str(job.dst):
+            return False
+        if e.get("source") is not None and e["source"] != _source_stamp(job.src):
+            return False  # the photo changed since
+        return e.get("output") is None or Path(e["output"]).exists()
+
+    # --- writing
+    def begin(self, inputs: Iterable[str | Path], opts: BatchOptions, total: int) -> None:
+        """Start (or continue) a run: entries of earlier runs are kept, they are what makes resuming work."""
+        self.data.update(inputs=[str(Path(p).absolute()) for p in inputs], options=opts.to_json(), total=total,
+                         complete=False, started=_now())
+        self.save()
+
+    def record(self, job: Job, rep: FileReport) -> None:
+        key = str(Path(job.src).absolute())
+        old = self.data["files"].get(key)
+        if rep.status == "skipped" and old and old.get("status") in FINISHED:
+            return  # keep what the run that did it knew (faces, seconds)
+        if rep.status == "cancelled":
+            return  # nothing happened to it
+        self.data["files"][key] = {**asdict(rep), "dst": str(job.dst), "source": _source_stamp(job.src)}
+        self.save()
+
+    def finish(self, complete: bool) -> None:
+        self.data["complete"] = complete
+        self.save()
+
+    def save(self) -> None:
+        self.data["updated"] = _now()
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            _write_json_atomic(self.path, self.data)
+            self.save_error = ""
+        except OSError as e:  # the photos matter more than the bookkeeping: report, keep going
+            self.save_error = f"Could not update {self.path.name}: {e.strerror or e}"
+
+
+# ----------------------------------------------------------------------------------------- timing
+class BatchClock:
+    """Elapsed time without pauses, and an estimate of the time left from the photos processed so far."""
+
+    def __init__(self):
+        self._start = time.monotonic()
+        self._paused_at: float | None = None
+        self._paused_total = 0.0
+        self.processed = 0  # photos that went through the engine (skipped ones take no time)
+        self._first_done: float | None = None
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused_total += time.monotonic() - self._paused_at
+            self._paused_at = None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    def elapsed(self) -> float:
+        now = self._paused_at if self._paused_at is not None else time.monotonic()
+        return now - self._start - self._paused_total
+
+    def file_processed(self) -> None:
+        self.processed += 1
+
+    def remaining(self, left: int) -> float | None:
+        """Seconds for ``left`` more photos at the rate so far; None until one photo has been processed."""
+        if self.processed == 0:
+            return None
+        return left * self.elapsed() / self.processed
+
+    def per_minute(self) -> float | None:
+        e = self.elapsed()
+        return 60 * self.processed / e if self.processed and e > 0 else None
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    s = int(round(seconds))
+    h, m, s = s // 3600, s % 3600 // 60, s % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+# ----------------------------------------------------------------------------------------- the work
 @dataclass
 class _Work:
     """One photo moving through the stages: loaded -> processed -> written."""
@@ -133,6 +359,20 @@ class _Work:
     img: object = None  # LoadedImage
     mask: np.ndarray | None = None
     result: object = None  # pipeline.Result
+    index: int = -1
+    fatal: str = ""  # set when the failure will repeat for every file (disk full, no permission)
+
+
+def _fatal_reason(e: BaseException) -> str:
+    """A message when ``e`` means the output location is unusable (so the batch should stop)."""
+    cause = e.__cause__ if isinstance(e, ImageSaveError) else e
+    if isinstance(cause, OSError):
+        if cause.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            return "The disk is full. Free some space (or choose another output folder), then resume the batch."
+        if isinstance(cause, PermissionError) or cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return ("The output folder cannot be written to (permission denied or read-only). Choose another "
+                    "output folder, or fix its permissions, then resume the batch.")
+    return ""
 
 
 def _fail(w: _Work, e: BaseException) -> _Work:
@@ -142,15 +382,18 @@ def _fail(w: _Work, e: BaseException) -> _Work:
         w.rep.status, w.rep.message = "failed", str(e)
     elif isinstance(e, MemoryError):
         w.rep.status, w.rep.message = "failed", "not enough memory for this photo"
+    elif isinstance(e, OSError) and _fatal_reason(e):
+        w.rep.status, w.rep.message = "failed", f"Could not write {w.job.dst.name}: {e.strerror or e}"
     else:  # one bad file must not stop a 2,000-photo batch
         w.rep.status, w.rep.message = "failed", f"{type(e).__name__}: {e}"
+    w.fatal = _fatal_reason(e)
     w.rep.output = None
     w.img = w.result = None  # free the pixels now
     return w
 
 
-def _load(job: Job, opts: BatchOptions) -> _Work:
-    w = _Work(job, FileReport(str(job.src), str(job.dst), "failed"), time.perf_counter())
+def _load(job: Job, opts: BatchOptions, index: int = -1) -> _Work:
+    w = _Work(job, FileReport(str(job.src), str(job.dst), "failed"), time.perf_counter(), index=index)
     try:
         w.img = load_image(job.src)
         if opts.masks_dir:
@@ -176,11 +419,14 @@ def _process(engine: Engine, w: _Work, cancel: Callable[[], bool]) -> _Work:
     return w
 
 
-def _write(w: _Work, opts: BatchOptions) -> FileReport:
+ImageFn = Callable[[int, np.ndarray], None]
+
+
+def _write(w: _Work, opts: BatchOptions, on_image: ImageFn | None = None) -> _Work:
     rep = w.rep
     try:
         if w.result is None:
-            return rep
+            return w
         result, job = w.result, w.job
         rep.faces = len(result.faces)
         changed = bool(result.mask.any()) and bool(result.faces)
@@ -192,25 +438,30 @@ def _write(w: _Work, opts: BatchOptions) -> FileReport:
                 rep.message = "faces found, but no face covering"
         if not changed and opts.skip_unmasked:
             rep.output = None
-            return rep
+            if on_image is not None:
+                on_image(w.index, w.img.rgb)
+            return w
         job.dst.parent.mkdir(parents=True, exist_ok=True)
-        if not changed and job.dst.suffix.lower() == job.src.suffix.lower():
+        if not changed and opts.keep_metadata and job.dst.suffix.lower() == job.src.suffix.lower():
             _atomic_copy(job.src, job.dst)  # nothing to change: keep the original bytes, no re-encode
         else:
-            save_image(job.dst, result.image, like=w.img, quality=opts.quality, alpha=w.img.alpha)
+            like = w.img if opts.keep_metadata else replace(w.img, exif=None, icc_profile=None)
+            save_image(job.dst, result.image, like=like, quality=opts.quality, alpha=w.img.alpha)
         if opts.save_masks and changed:
             save_image(job.dst.with_name(job.dst.stem + MASK_SUFFIX), np.repeat(result.mask[..., None], 3, -1))
+        if on_image is not None:
+            on_image(w.index, result.image)
     except Exception as e:  # noqa: BLE001
         _fail(w, e)
     finally:
         rep.seconds = round(time.perf_counter() - w.t0, 3)
         w.img = w.result = w.mask = None
-    return rep
+    return w
 
 
 def process_one(engine: Engine, job: Job, opts: BatchOptions, cancel: Callable[[], bool] = lambda: False) -> FileReport:
     """The plain sequential path: load, process, write one photo."""
-    return _write(_process(engine, _load(job, opts), cancel), opts)
+    return _write(_process(engine, _load(job, opts), cancel), opts).rep
 
 
 def load_user_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -232,78 +483,139 @@ def _atomic_copy(src: Path, dst: Path) -> None:
         raise ImageSaveError(f"Could not write {dst}: {e.strerror or e}") from e
 
 
-def is_done(job: Job, opts: BatchOptions) -> bool:
-    return not opts.overwrite and job.dst.exists()
+def is_done(job: Job, opts: BatchOptions, manifest: Manifest | None = None) -> bool:
+    """Finished earlier: the output exists, or the manifest says so (photos that wrote no output)."""
+    if opts.overwrite:
+        return False
+    return job.dst.exists() or (manifest is not None and manifest.is_finished(job))
+
+
+def thumbnail(rgb: np.ndarray, max_side: int = 96) -> np.ndarray:
+    """A small copy for a preview: strided first (cheap on 24 MP), then area-averaged."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    step = max(1, min(h, w) // (4 * max_side))
+    if step > 1:
+        rgb = rgb[::step, ::step]
+        h, w = rgb.shape[:2]
+    k = max_side / max(h, w)
+    if k >= 1:
+        return np.ascontiguousarray(rgb)
+    return cv2.resize(np.ascontiguousarray(rgb), (max(1, round(w * k)), max(1, round(h * k))),
+                      interpolation=cv2.INTER_AREA)
 
 
 def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
               on_file: Callable[[int, FileReport], None] = lambda i, r: None,
-              cancel: Callable[[], bool] = lambda: False, pipelined: bool = True) -> BatchReport:
+              cancel: Callable[[], bool] = lambda: False, pipelined: bool = True,
+              pause: Callable[[], bool] = lambda: False,
+              manifest: Manifest | None = None,
+              on_start: Callable[[int, Job], None] = lambda i, j: None,
+              on_image: ImageFn | None = None,
+              on_paused: Callable[[bool], None] = lambda paused: None) -> BatchReport:
     """Process ``jobs`` in order. Pipelined: the next photo is decoded and the previous one encoded
     on worker threads while the engine works on the current one (decoders, encoders and onnxruntime
-    all release the GIL). At most two photos wait on each side, which bounds memory."""
-    report = BatchReport()
-    todo = [(i, j) for i, j in enumerate(jobs)]
+    all release the GIL). At most two photos wait on each side, which bounds memory.
 
-    def finish(i: int, rep: FileReport) -> bool:
+    ``cancel``: stop after the current photo (nothing half-written remains). ``pause``: while it
+    returns True no new photo is started (the current one finishes and is written; ``on_paused``
+    reports the change). ``manifest``: updated after every file and marked complete at the end; photos
+    it lists as finished are skipped. ``on_start(i, job)`` when the engine starts on a photo;
+    ``on_image(i, rgb)`` with the written image (called on a worker thread; do not keep ``rgb``).
+    ``on_file(i, report)`` for every job, in order, including skipped ones."""
+    report = BatchReport()
+
+    def finish(i: int, rep: FileReport, fatal: str = "") -> bool:
         report.files.append(rep)
+        if manifest is not None:
+            manifest.record(jobs[i], rep)
         on_file(i, rep)
         if rep.status == "cancelled":
             report.interrupted = True
+        if fatal and not report.stop_reason:
+            report.stop_reason, report.interrupted = fatal, True
         return not report.interrupted
 
+    def skipped(job: Job) -> FileReport:
+        return FileReport(str(job.src), str(job.dst), "skipped", message="done in an earlier run")
+
+    def wait_while_paused() -> None:
+        if not pause() or cancel():
+            return
+        on_paused(True)
+        while pause() and not cancel():
+            time.sleep(0.05)
+        on_paused(False)
+
     if not pipelined:
-        for i, job in todo:
-            if cancel():
-                report.interrupted = True
-                break
-            rep = (FileReport(str(job.src), str(job.dst), "skipped", message="output exists")
-                   if is_done(job, opts) else process_one(engine, job, opts, cancel))
-            if not finish(i, rep):
-                break
-        return report
-
-    with ThreadPoolExecutor(1, thread_name_prefix="unmask-load") as loader, \
-            ThreadPoolExecutor(1, thread_name_prefix="unmask-write") as writer:
-        loads: deque = deque()
-        writes: deque = deque()
-        it = iter(todo)
-
-        def top_up():
-            while len(loads) < 2:
-                nxt = next(it, None)
-                if nxt is None:
-                    return
-                i, job = nxt
-                loads.append((i, job, None if is_done(job, opts) else loader.submit(_load, job, opts)))
-
-        def drain(limit: int) -> bool:
-            while len(writes) > limit:
-                i, fut = writes.popleft()
-                if not finish(i, fut.result()):
-                    return False
-            return True
-
-        top_up()
-        while loads:
-            if cancel():
-                report.interrupted = True
-                break
-            i, job, fut = loads.popleft()
-            top_up()
-            if fut is None:
-                if not drain(0) or not finish(i, FileReport(str(job.src), str(job.dst), "skipped",
-                                                             message="output exists")):
+        for i, job in enumerate(jobs):
+            if is_done(job, opts, manifest):
+                if not finish(i, skipped(job)):
                     break
                 continue
-            w = _process(engine, fut.result(), cancel)
-            writes.append((i, writer.submit(_write, w, opts)))
-            if w.rep.status == "cancelled" or not drain(1):
+            wait_while_paused()
+            if cancel():
+                report.interrupted = True
                 break
-        drain(0)
-        for _, _, fut in loads:  # decoded but never processed: nothing was written for them
-            if fut is not None:
-                fut.cancel()
+            on_start(i, job)
+            w = _write(_process(engine, _load(job, opts, i), cancel), opts, on_image)
+            if not finish(i, w.rep, w.fatal):
+                break
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="unmask-load") as loader, \
+                ThreadPoolExecutor(1, thread_name_prefix="unmask-write") as writer:
+            loads: deque = deque()
+            writes: deque = deque()
+            it = iter(enumerate(jobs))
+
+            def top_up():
+                while len(loads) < 2:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        return
+                    i, job = nxt
+                    done = is_done(job, opts, manifest)
+                    loads.append((i, job, None if done else loader.submit(_load, job, opts, i)))
+
+            def drain(limit: int) -> bool:
+                while len(writes) > limit:
+                    i, fut = writes.popleft()
+                    w = fut.result()
+                    if not finish(i, w.rep, w.fatal):
+                        return False
+                return True
+
+            top_up()
+            while loads:
+                if cancel():
+                    report.interrupted = True
+                    break
+                i, job, fut = loads[0]
+                if fut is None:
+                    loads.popleft()
+                    top_up()
+                    if not drain(0) or not finish(i, skipped(job)):
+                        break
+                    continue
+                if pause():
+                    if not drain(0):  # everything started is written and reported before pausing
+                        break
+                    wait_while_paused()
+                    continue  # re-check cancel
+                loads.popleft()
+                top_up()
+                on_start(i, job)
+                w = _process(engine, fut.result(), cancel)
+                writes.append((i, writer.submit(_write, w, opts, on_image)))
+                if w.rep.status == "cancelled" or not drain(1):
+                    break
+            drain(0)
+            for _, _, fut in loads:  # decoded but never processed: nothing was written for them
+                if fut is not None:
+                    fut.cancel()
     if cancel():
         report.interrupted = True
+    if manifest is not None:
+        manifest.finish(complete=not report.interrupted and len(report.files) == len(jobs))
     return report

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from unmask_studio.core.maskops import feather_outward
+
 
 def crop_roi(matrix: np.ndarray, size: int, shape: tuple[int, int], margin: int = 2):
     """Bounding box (x0, y0, x1, y1) in the image of the crop's footprint, clipped to the image."""
@@ -65,6 +67,42 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
         filled = match_grain(orig, filled, a, grain_seed)
     blended = orig + (filled - orig) * a[..., None]
     touched = a > 0
+    region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
+
+
+def fill_outside_crop(image: np.ndarray, mask: np.ndarray, tight: np.ndarray, loose: np.ndarray, size: int,
+                      feather_px: float, grain_seed: int | None = 0) -> None:
+    """Fill, in place, the part of ``mask`` inside the loose (segmenter) crop that the tight
+    (inpainter) crop does not reach, with Telea diffusion at the face's scale. No-op when none."""
+    x0, y0, x1, y1 = crop_roi(loose, size, mask.shape)
+    if x1 <= x0 or y1 <= y0:
+        return
+    hole = mask[y0:y1, x0:x1] > 127
+    if not hole.any():
+        return
+    inv = cv2.invertAffineTransform(tight)
+    inv[:, 2] -= [x0, y0]
+    reach = cv2.warpAffine(np.ones((size, size), np.uint8), inv, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT)
+    reach = cv2.erode(reach, np.ones((5, 5), np.uint8)) > 0
+    rest = hole & ~reach
+    if rest.sum() < 16:
+        return
+    scale = min(1.0, float(np.sqrt(abs(np.linalg.det(tight[:, :2])))))  # crop px per image px
+    region = image[y0:y1, x0:x1]
+    small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else region
+    m_small = cv2.resize(rest.astype(np.uint8), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
+    m_small = cv2.dilate(m_small, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(np.ascontiguousarray(small), m_small, 5, cv2.INPAINT_TELEA)
+    if scale < 1:
+        filled = cv2.resize(filled, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_CUBIC)
+    a = feather_outward(rest.astype(np.float32), feather_px / max(scale, 1e-6))
+    orig = region.astype(np.float32)
+    fill = filled.astype(np.float32)
+    if grain_seed is not None:
+        fill = match_grain(orig, fill, a, grain_seed)
+    touched = a > 0
+    blended = orig + (fill - orig) * a[..., None]
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
 
 

@@ -49,5 +49,22 @@ def clean(prob: np.ndarray, threshold: float = 0.5, min_fraction: float = 0.01) 
     return keep[labels].astype(np.float32)
 
 
+def keep_touching(mask: np.ndarray, point: tuple[float, float], radius: float) -> np.ndarray:
+    """Only the connected parts of ``mask`` that reach within ``radius`` of ``point``.
+
+    A face covering always covers the mouth or chin; blobs elsewhere in the crop (a pale wall, a
+    hand, a neighbour's mask) are not this face's covering."""
+    binary = (mask > 0.5).astype(np.uint8)
+    n, labels = cv2.connectedComponents(binary, connectivity=8)
+    if n <= 1:
+        return mask
+    disc = np.zeros_like(binary)
+    cv2.circle(disc, (int(round(point[0])), int(round(point[1]))), int(round(radius)), 1, -1)
+    hit = np.unique(labels[(disc > 0) & (binary > 0)])
+    keep = np.zeros(n, bool)
+    keep[hit[hit > 0]] = True
+    return np.where(keep[labels], mask, 0).astype(mask.dtype)
+
+
 def invert(mask: np.ndarray) -> np.ndarray:
     return (255 - mask) if mask.dtype == np.uint8 else (1.0 - mask)

@@ -37,12 +37,13 @@ class Options:
     min_face_px: int = 20  # faces smaller than this are left alone
     grain: bool = True  # add the photo's grain to the filled region
     batch_faces: int = 8  # faces per model call
+    threads: int | None = None  # onnxruntime threads per model (None: all cores)
 
 
 @dataclass
 class FaceResult:
     face: Face
-    crop_mask: np.ndarray | None = None  # crop-size float32 0..1: what the segmenter found
+    crop_mask: np.ndarray | None = None  # float32 0..1 in the segmenter's crop: what it found
     crop_input: np.ndarray | None = None  # crop-size uint8 RGB: the aligned face
     crop_output: np.ndarray | None = None  # crop-size uint8 RGB: the restored face (composited)
 
@@ -89,14 +90,18 @@ class Engine:
     @property
     def segmenter(self) -> OnnxModel:
         if self._segmenter is None:
-            self._segmenter = OnnxModel("segmenter", self._models_dir)
+            self._segmenter = OnnxModel("segmenter", self._models_dir, self.options.threads)
         return self._segmenter
 
     @property
     def inpainter(self) -> OnnxModel:
         if self._inpainter is None:
-            self._inpainter = OnnxModel("inpainter", self._models_dir)
+            self._inpainter = OnnxModel("inpainter", self._models_dir, self.options.threads)
         return self._inpainter
+
+    def warm_up(self) -> None:
+        """Load the detector and both models now (about a second) instead of on the first photo."""
+        _ = self.finder, self.segmenter, self.inpainter
 
     # ------------------------------------------------------------------------------------ stages
     def detect(self, rgb: np.ndarray) -> list[Face]:
@@ -109,40 +114,53 @@ class Engine:
     def crops(self, rgb: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         return [blend.to_crop(rgb, f.matrix, self.crop_size) for f in faces]
 
-    def segment(self, rgb: np.ndarray, faces: list[Face], crops: list[np.ndarray] | None = None,
+    def segment_matrix(self, face: Face) -> np.ndarray:
+        """Image -> segmenter crop. The segmenter looks at a looser framing than the inpainter so a
+        mask hanging below the chin is seen whole (``framing`` in contract.json)."""
+        fr = contract(self._models_dir)["segmenter"].get("framing")
+        if not fr:
+            return face.matrix
+        S, z = self.crop_size, fr["zoom"]
+        cx, cy = S / 2, S / 2 + fr["shift"] * S
+        A = np.array([[z, 0, S / 2 - z * cx], [0, z, S / 2 - z * cy], [0, 0, 1]])
+        return (A @ np.vstack([face.matrix, [0, 0, 1]]))[:2]
+
+    def _mouth_in_segment_crop(self) -> tuple[float, float]:
+        c = contract(self._models_dir)
+        mx, my = c["template_keypoints"]["mouth"]
+        fr = c["segmenter"].get("framing", {"zoom": 1.0, "shift": 0.0})
+        S, z = self.crop_size, fr["zoom"]
+        return z * (mx - S / 2) + S / 2, z * (my - S / 2 - fr["shift"] * S) + S / 2
+
+    def segment(self, rgb: np.ndarray, faces: list[Face],
                 cancel: CancelFn = _never) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Full-resolution removal mask (uint8) and each face's crop mask (float 0..1)."""
-        o = self.options
-        crops = crops if crops is not None else self.crops(rgb, faces)
+        """Full-resolution removal mask (uint8) and each face's mask in its segmenter crop (float)."""
+        o, S = self.options, self.crop_size
+        matrices = [self.segment_matrix(f) for f in faces]
         crop_masks = []
-        for i in range(0, len(crops), o.batch_faces):
+        for i in range(0, len(faces), o.batch_faces):
             if cancel():
                 raise Cancelled()
-            x = np.stack(crops[i:i + o.batch_faces]).astype(np.float32).transpose(0, 3, 1, 2) / 255
-            for prob in self.segmenter(image=x)[:, 0]:
-                m = maskops.clean(prob, o.threshold)
+            x = np.stack([blend.to_crop(rgb, M, S) for M in matrices[i:i + o.batch_faces]])
+            for prob in self.segmenter(image=x.astype(np.float32).transpose(0, 3, 1, 2) / 255)[:, 0]:
+                m = maskops.keep_touching(maskops.clean(prob, o.threshold), self._mouth_in_segment_crop(), S * 0.12)
                 crop_masks.append(maskops.grow(m, int(round(o.grow_px))))
         full = np.zeros(rgb.shape[:2], np.uint8)
-        for face, m in zip(faces, crop_masks):
-            self.add_mask_to_image(full, m, face)
+        for M, m in zip(matrices, crop_masks):
+            self.add_mask_to_image(full, m, M)
         return full, crop_masks
 
-    def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, face: Face) -> None:
-        """Render a crop-space mask into the full-resolution uint8 ``full`` (max with what is there)."""
-        x0, y0, x1, y1 = blend.crop_roi(face.matrix, self.crop_size, full.shape)
+    def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, matrix: np.ndarray) -> None:
+        """Render a crop-space mask (crop given by ``matrix``) into the full-resolution uint8 ``full``,
+        keeping the maximum with what is there."""
+        x0, y0, x1, y1 = blend.crop_roi(matrix, self.crop_size, full.shape)
         if x1 <= x0 or y1 <= y0:
             return
-        inv = cv2.invertAffineTransform(face.matrix)
+        inv = cv2.invertAffineTransform(matrix)
         inv[:, 2] -= [x0, y0]
         m = cv2.warpAffine((crop_mask * 255).astype(np.uint8), inv, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT)
         np.maximum(full[y0:y1, x0:x1], m, out=full[y0:y1, x0:x1])
-
-    def mask_to_image(self, crop_mask: np.ndarray, face: Face, shape) -> np.ndarray:
-        """A crop-space mask rendered into a new full-resolution uint8 mask (zeros outside its face)."""
-        out = np.zeros(shape[:2], np.uint8)
-        self.add_mask_to_image(out, crop_mask, face)
-        return out
 
     def inpaint(self, rgb: np.ndarray, faces: list[Face], mask: np.ndarray,
                 progress: ProgressFn = _noop_progress, cancel: CancelFn = _never,
@@ -176,6 +194,11 @@ class Engine:
             roi = blend.crop_roi(faces[i].matrix, S, mask.shape)
             blend.paste_back(out, results[i].crop_output, faces[i].matrix, self._alpha(mask, faces[i], roi), roi,
                              grain_seed=i if o.grain else None)
+        # Mask beyond the inpainter's crop (a covering hanging low over the neck) is filled by
+        # diffusion from its surroundings, at the face's scale.
+        for i, face in enumerate(faces):
+            blend.fill_outside_crop(out, mask, face.matrix, self.segment_matrix(face), S,
+                                    self.options.feather_px, grain_seed=100 + i if o.grain else None)
         return out, results
 
     def _alpha(self, mask: np.ndarray, face: Face, roi) -> np.ndarray:
@@ -203,7 +226,7 @@ class Engine:
         if mask is None:
             progress(0.2, f"Finding masks on {len(faces)} face(s)")
             t1 = time.perf_counter()
-            mask, crop_masks = self.segment(rgb, faces, crops, cancel)
+            mask, crop_masks = self.segment(rgb, faces, cancel)
             t["segment"] = time.perf_counter() - t1
         progress(0.4, "Restoring faces")
         t2 = time.perf_counter()
