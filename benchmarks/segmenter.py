@@ -12,33 +12,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.metrics import boundary_f1  # noqa: E402
 from unmask_studio.core import maskops
 from unmask_studio.core.io import load_image
 from unmask_studio.core.pipeline import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-
-
-def boundary_f1(pred: np.ndarray, gt: np.ndarray, tol: int) -> float:
-    def edge(m):
-        return (m ^ cv2.erode(m, np.ones((3, 3), np.uint8))).astype(bool)
-
-    pe, ge = edge(pred), edge(gt)
-    if not pe.any() and not ge.any():
-        return 1.0
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tol + 1, 2 * tol + 1))
-    gd, pd = cv2.dilate(ge.astype(np.uint8), k) > 0, cv2.dilate(pe.astype(np.uint8), k) > 0
-    p = (pe & gd).sum() / max(pe.sum(), 1)
-    r = (ge & pd).sum() / max(ge.sum(), 1)
-    return float(2 * p * r / max(p + r, 1e-9))
 
 
 def held_out_names() -> list[str]:

@@ -6,7 +6,7 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # a frozen child process must not start the app again
-    if os.environ.get("UNMASK_EXIT_AFTER_SHOWN"):  # start-up timing only (packaging/startup_probe.py)
+    if os.environ.get("UNMASK_EXIT_AFTER_SHOWN") or os.environ.get("UNMASK_QUIT_AFTER"):  # tests only
         import startup_probe
         startup_probe.install()
     from unmask_studio.cli import main

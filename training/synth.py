@@ -313,13 +313,83 @@ def synthesize(rgb: np.ndarray, lm: np.ndarray, rng: np.random.Generator, kind: 
     img *= 1.0 - rng.uniform(0.2, 0.55) * halo[..., None]
     soft = cv2.GaussianBlur(alpha, (0, 0), rng.uniform(0.3, 0.9)) if photographic else alpha
     out = img * (1 - soft[..., None]) + np.clip(layer, 0, 255) * soft[..., None]
+    occluder = np.zeros((h, w), np.float32)
+    if rng.random() < OCCLUDER_RATE:
+        occluder = (_hand if rng.random() < 0.5 else _hair_strands)(out, rgb, lm, fr, alpha, rng)
     if photographic:
         out += rng.normal(0, rng.uniform(0.5, 3.0), out.shape)
     out = np.clip(out, 0, 255).astype(np.uint8)
     if photographic and rng.random() < 0.8:
         out = jpeg(out, int(rng.integers(55, 96)))
-    mask = (np.maximum(np.maximum(alpha, soft), loops) > 0.5).astype(np.uint8)
+    # What lies over the covering (a hand, strands of hair) is not part of it.
+    mask = ((np.maximum(np.maximum(alpha, soft), loops) > 0.5) & (occluder < 0.5)).astype(np.uint8)
     return out, mask, kind
+
+
+OCCLUDER_RATE = 0.25
+
+
+def _edge_point(alpha: np.ndarray, rng, lower: bool) -> np.ndarray | None:
+    edge = (alpha > 0.5).astype(np.uint8) - cv2.erode((alpha > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8))
+    ys, xs = np.nonzero(edge)
+    if not len(ys):
+        return None
+    sel = ys > np.median(ys) if lower else ys < np.percentile(ys, 30)
+    if sel.any():
+        ys, xs = ys[sel], xs[sel]
+    i = rng.integers(len(ys))
+    return np.array([xs[i], ys[i]], np.float64)
+
+
+def _paint(out: np.ndarray, shape: np.ndarray, colour: np.ndarray, shade: np.ndarray | float = 1.0) -> None:
+    out *= 1 - shape[..., None]
+    out += (colour * np.atleast_3d(shade)) * shape[..., None]
+
+
+def _hand(out, rgb, lm, fr: Frame, alpha, rng) -> np.ndarray:
+    """A hand resting on the covering's lower edge, in the face's skin tone."""
+    h, w = alpha.shape
+    p = _edge_point(alpha, rng, lower=True)
+    if p is None:
+        return np.zeros((h, w), np.float32)
+    skin = np.median(rgb[np.clip(lm[[10, 151, 50, 280], 1].astype(int), 0, h - 1),
+                         np.clip(lm[[10, 151, 50, 280], 0].astype(int), 0, w - 1)], axis=0).astype(np.float32)
+    shape = np.zeros((h, w), np.float32)
+    s = fr.scale * rng.uniform(0.25, 0.4)
+    angle = rng.uniform(-60, 60) - 90  # fingers point roughly upwards
+    palm = p + fr.v * s * 0.9
+    cv2.ellipse(shape, (int(palm[0]), int(palm[1])), (int(s * 0.6), int(s * 0.8)), angle + 90, 0, 360, 1.0, -1,
+                cv2.LINE_AA)
+    rad = np.deg2rad(angle)
+    d = np.array([np.cos(rad), np.sin(rad)])
+    n = np.array([-d[1], d[0]])
+    for k in range(4):
+        base = palm + n * s * (k - 1.5) * 0.32
+        tip = base + d * s * rng.uniform(1.2, 1.6)
+        cv2.line(shape, tuple(int(v) for v in base), tuple(int(v) for v in tip), 1.0,
+                 max(2, int(s * 0.26)), cv2.LINE_AA)
+    shape = cv2.GaussianBlur(shape, (0, 0), 0.7)
+    yy = np.linspace(0.85, 1.1, h, dtype=np.float32)[:, None, None]
+    _paint(out, shape, skin * rng.uniform(0.9, 1.1), yy)
+    return shape
+
+
+def _hair_strands(out, rgb, lm, fr: Frame, alpha, rng) -> np.ndarray:
+    """Loose strands of hair falling across the covering's upper edge."""
+    h, w = alpha.shape
+    shape = np.zeros((h, w), np.float32)
+    colour = np.array([(25, 20, 18), (60, 40, 25), (120, 90, 50), (200, 170, 120)][rng.integers(4)], np.float32)
+    for _ in range(int(rng.integers(3, 12))):
+        p = _edge_point(alpha, rng, lower=False)
+        if p is None:
+            break
+        a = p - fr.v * fr.scale * rng.uniform(0.2, 0.5) + fr.u * fr.scale * rng.normal(0, 0.1)
+        b = p + fr.v * fr.scale * rng.uniform(0.1, 0.5) + fr.u * fr.scale * rng.normal(0, 0.15)
+        pts = _bezier(a, (a + b) / 2 + fr.u * fr.scale * rng.normal(0, 0.1), b, 16)
+        cv2.polylines(shape, [np.round(pts * 16).astype(np.int32)], False, 1.0, int(rng.integers(1, 3)),
+                      cv2.LINE_AA, shift=4)
+    _paint(out, shape, colour * rng.uniform(0.8, 1.2))
+    return shape
 
 
 def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:

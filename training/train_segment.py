@@ -11,11 +11,11 @@ import argparse
 import sys
 import time
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmarks.metrics import boundary_f1
 from training.checkpoint import append_log, atomic_save, load_state, to_float
 from training.data import MaskedFaceSegSet, SegmentSet
 from training.models import SegmenterNet, n_params
@@ -24,21 +24,6 @@ from training.runtime import Runtime
 
 NET_SIZE = 128
 REAL_SHARE = 0.3  # fraction of each batch drawn from MaskedFace-Net
-
-
-def boundary_f1(pred: np.ndarray, gt: np.ndarray, tol: int = 2) -> float:
-    """Boundary F-score (Perazzi et al.): boundary pixels matched within ``tol`` pixels."""
-    def edge(m):
-        return (m ^ cv2.erode(m, np.ones((3, 3), np.uint8))).astype(bool)
-
-    pe, ge = edge(pred), edge(gt)
-    if not pe.any() and not ge.any():
-        return 1.0
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tol + 1, 2 * tol + 1))
-    gd, pd = cv2.dilate(ge.astype(np.uint8), k).astype(bool), cv2.dilate(pe.astype(np.uint8), k).astype(bool)
-    precision = (pe & gd).sum() / max(pe.sum(), 1)
-    recall = (ge & pd).sum() / max(ge.sum(), 1)
-    return float(2 * precision * recall / max(precision + recall, 1e-9))
 
 
 @torch.no_grad()

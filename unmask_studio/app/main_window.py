@@ -47,6 +47,9 @@ class MainWindow(QMainWindow):
         self.files = FileController(self, self.doc, self.stack, self.runner, self.settings, self.brush, self)
         self.files.on_opened = self._on_file_opened
         self._closing = False
+        self.batch_dialog = None  # File ▸ Batch…, created on first use
+        self.batch_engine_factory = None  # None: batch_dialog.batch_engine
+        self._pending_batch_open: tuple[Path, Path | None] | None = None
 
         self.canvas = Canvas(self.doc)
         self.banner = MessageBanner()
@@ -99,6 +102,8 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("Save &As…", lambda: f.save_as(), "Ctrl+Shift+S", tip="Save under a new name")
         self.act_export = self._action("&Export a Copy…", f.export, "Ctrl+E", tip="Write a copy in any format")
         self.act_close = self._action("&Close Photo", f.close_document, K.Close)
+        self.act_batch = self._action("&Batch…", self.open_batch_dialog, "Ctrl+B",
+                                      tip="Remove masks from whole folders of photos")
         self.act_quit = self._action("&Quit", self.close, K.Quit)
 
         self.act_undo = self.stack.createUndoAction(self, "&Undo")
@@ -177,6 +182,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for a in (self.act_save, self.act_save_as, self.act_export):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_batch)
         m.addSeparator()
         m.addAction(self.act_close)
         m.addAction(self.act_quit)
@@ -307,6 +314,30 @@ class MainWindow(QMainWindow):
         self.status_text.setText("Drag a box around the face that was missed."
                                  if tool == "box" and self.doc.is_open else "")
 
+    def open_batch_dialog(self):
+        if self.batch_dialog is None:
+            from unmask_studio.app.batch_dialog import BatchDialog, batch_engine
+            self.batch_dialog = BatchDialog(self.settings, self.batch_engine_factory or batch_engine, self)
+            self.batch_dialog.open_requested.connect(self.open_batch_result)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        self.batch_dialog.activateWindow()
+        return self.batch_dialog
+
+    def open_batch_result(self, src: str, output: str | None) -> None:
+        """A photo from the batch table: open the input and remove its masks again (the same engine gives
+        the same result), with Save writing over the batch's output, so the result can be refined."""
+        src_path, out_path = Path(src), Path(output) if output else None
+        if not src_path.exists():
+            if out_path is None:
+                self.show_message("error", f"“{src_path.name}” is no longer there.")
+                return
+            src_path, out_path = out_path, None  # the input is gone: open the result itself
+        self._pending_batch_open = (src_path, out_path)
+        self.files.open_path(src_path)
+        self.raise_()
+        self.activateWindow()
+
     def cancel_jobs(self) -> None:
         self.processing.cancel()
 
@@ -320,6 +351,9 @@ class MainWindow(QMainWindow):
         self.banner.hide()  # messages about the previous photo no longer apply
 
     def _on_doc_opened(self) -> None:
+        pending, self._pending_batch_open = self._pending_batch_open, None
+        if pending and self.doc.is_open and self.doc.path == pending[0]:
+            QTimer.singleShot(0, lambda: self._continue_batch_open(*pending))
         if self.doc.is_open:
             w, h = self.doc.size
             self.size_label.setText(f"{w} × {h} px  ({w * h / 1e6:.1f} MP)")
@@ -330,6 +364,16 @@ class MainWindow(QMainWindow):
         self.status_text.setText("")
         self._update_title()
         self._update_enabled()
+
+    def _continue_batch_open(self, src: Path, output: Path | None) -> None:
+        if self.doc.path != src:
+            return
+        if output is not None:
+            self.doc.save_path = output  # Save (Ctrl+S) replaces the batch's output, never the original
+        self.processing.remove_masks()
+        where = f" Save (Ctrl+S) replaces the batch output “{output.name}”." if output is not None else ""
+        self.show_message("info", f"Opened “{src.name}” from the batch; removing its masks again to refine them."
+                          + where)
 
     def _on_brush_settings(self) -> None:
         self.canvas.set_brush_size(self.brush.size)
@@ -420,6 +464,8 @@ class MainWindow(QMainWindow):
 
             self.files.maybe_save(really_close)
             return
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()  # stops after the current photo; the batch can be resumed later
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.runner.cancel()

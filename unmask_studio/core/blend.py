@@ -89,7 +89,13 @@ def fill_outside_crop(image: np.ndarray, mask: np.ndarray, tight: np.ndarray, lo
     if rest.sum() < 16:
         return
     scale = min(1.0, float(np.sqrt(abs(np.linalg.det(tight[:, :2])))))  # crop px per image px
-    region = image[y0:y1, x0:x1]
+    # Work on the residual's neighbourhood only: Telea's reach plus the feathered edge.
+    ys, xs = np.nonzero(rest)
+    margin = int(np.ceil((12 + 3 * feather_px) / max(scale, 1e-6)))
+    by0, by1 = max(0, ys.min() - margin), min(rest.shape[0], ys.max() + margin + 1)
+    bx0, bx1 = max(0, xs.min() - margin), min(rest.shape[1], xs.max() + margin + 1)
+    rest = rest[by0:by1, bx0:bx1]
+    region = image[y0 + by0:y0 + by1, x0 + bx0:x0 + bx1]
     small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else region
     m_small = cv2.resize(rest.astype(np.uint8), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
     m_small = cv2.dilate(m_small, np.ones((3, 3), np.uint8))
@@ -135,6 +141,10 @@ def match_grain(orig: np.ndarray, filled: np.ndarray, alpha: np.ndarray, seed: i
     add = min(MAX_GRAIN, np.sqrt(max(0.0, s_orig ** 2 - s_fill ** 2)))
     if add < 0.3:
         return filled
-    noise = np.random.default_rng(seed).normal(0.0, add, alpha.shape).astype(np.float32)
+    ys, xs = np.nonzero(alpha > 0)  # noise only where it will be blended in
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    noise = np.random.default_rng(seed).normal(0.0, add, (y1 - y0, x1 - x0)).astype(np.float32)
     noise = noise - cv2.GaussianBlur(noise, (0, 0), 1.2) * 0.5  # sensor grain is fine, not blotchy
-    return filled + noise[..., None]
+    out = filled.copy()
+    out[y0:y1, x0:x1] += noise[..., None]
+    return out

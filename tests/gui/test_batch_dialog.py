@@ -1,0 +1,168 @@
+"""The batch dialog on real widgets with the real engine: File ▸ Batch…, a folder of two real photos and a
+corrupt file, progress table, thumbnails, cancel + resume (also from a new dialog, via the manifest),
+pause, double-click to refine in the editor, and outputs byte-identical to the command line's."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from unmask_studio.app import dialogs
+from unmask_studio.app.main_window import MainWindow
+from unmask_studio.app.settings import Settings
+from unmask_studio.core.batch import MANIFEST_NAME
+from unmask_studio.core.resources import models_dir
+
+pytestmark = pytest.mark.gui
+
+MASKED = Path("/work/shared/data/pairs_dev/masked")
+
+
+@pytest.fixture
+def photos(tmp_path):
+    if not (MASKED / "107.png").exists() or not (models_dir() / "inpainter.onnx").exists():
+        pytest.skip("real photos or models not available")
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(MASKED / "107.png", src / "a107.png")
+    shutil.copy(MASKED / "152.png", src / "b152.png")
+    (src / "c_broken.jpg").write_bytes((MASKED / "117.png").read_bytes()[:3000])  # a PNG cut short, named .jpg
+    return src
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    from tests.gui.test_editor import FakeEngine  # the editor's own engine is not what is tested here
+
+    monkeypatch.setattr(dialogs, "ask_unsaved", lambda *a: "discard")
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(settings, engine_factory=FakeEngine, warm_up=False)
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    if w.batch_dialog is not None:
+        w.batch_dialog.shutdown()
+
+
+def statuses(dlg) -> dict[str, str]:
+    m = dlg.model
+    return {r.label: m.data(m.index(i, 1)) for i, r in enumerate(m.rows)}
+
+
+def wait_done(qtbot, dlg, timeout=60000) -> None:
+    qtbot.waitUntil(lambda: not dlg.running, timeout=timeout)
+
+
+def images(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+            if p.suffix in (".png", ".jpg") and not p.name.startswith(".")}
+
+
+def test_batch_from_main_window_review_and_refine(qtbot, window, photos, tmp_path):
+    from unmask_studio.cli import main
+
+    w = window
+    w.act_batch.trigger()  # File ▸ Batch… (Ctrl+B)
+    dlg = w.batch_dialog
+    assert dlg is not None and dlg.isVisible() and w.act_batch.shortcut().toString() == "Ctrl+B"
+    out = tmp_path / "out"
+    dlg.add_inputs([str(photos)])
+    dlg.out_edit.setText(str(out))
+    assert dlg.name_edit.text() == "{stem}_unmasked"  # the dialog's default naming
+    assert "3 photos" in dlg.count_label.text() and dlg.start_btn.isEnabled()
+    qtbot.mouseClick(dlg.start_btn, Qt.MouseButton.LeftButton)
+    assert dlg.running and dlg.pages.currentIndex() == 1  # worker thread; the GUI goes on
+    wait_done(qtbot, dlg)
+
+    assert statuses(dlg) == {"a107.png": "Done", "b152.png": "Done", "c_broken.jpg": "Failed"}
+    rows = dlg.model.rows
+    assert rows[0].faces == 1 and rows[0].seconds > 0
+    assert "c_broken.jpg" in rows[2].message
+    assert (out / "a107_unmasked.png").exists() and (out / "b152_unmasked.png").exists()
+    assert not list(out.glob("*.part")) and not list(out.glob(".*.part"))
+    qtbot.waitUntil(lambda: rows[0].thumb is not None and rows[1].thumb is not None, timeout=5000)
+    assert rows[0].thumb.width() <= 72 and rows[0].thumb.height() <= 54
+    assert dlg.title_label.text().startswith("Finished") and "1 failed" in dlg.counts_label.text()
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    assert manifest["complete"] and manifest["options"]["name_pattern"] == "{stem}_unmasked"
+    assert dlg.resume_run_btn.text() == "Retry Failed"
+
+    # The problems filter shows only the failed photo.
+    dlg.filter_combo.setCurrentIndex(1)
+    assert dlg.proxy.rowCount() == 1
+    dlg.filter_combo.setCurrentIndex(0)
+
+    # The command line with the same options writes the same bytes.
+    cli_out = tmp_path / "cli_out"
+    assert main(["batch", str(photos), "-o", str(cli_out), "--name", "{stem}_unmasked", "--quiet"]) == 1
+    assert images(cli_out) == images(out) and len(images(out)) == 2
+
+    # Review: double-click a row opens the input in the editor, re-runs it, Save goes to the batch output.
+    view = dlg.table
+    rect = view.visualRect(dlg.proxy.index(0, 1))
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: w.doc.is_open and w.doc.path == photos / "a107.png", timeout=20000)
+    qtbot.waitUntil(lambda: not w.runner.busy() and w.doc.result_state.has_result, timeout=20000)
+    assert w.doc.save_path == out / "a107_unmasked.png"
+    dlg.close()
+    assert not dlg.isVisible()
+
+
+def test_cancel_then_resume_and_pause(qtbot, window, photos, tmp_path):
+    w = window
+    dlg = w.open_batch_dialog()
+    out = tmp_path / "out"
+    dlg.add_inputs([str(photos)])
+    dlg.out_edit.setText(str(out))
+    assert dlg.start()
+    dlg.worker.file_done.connect(lambda i, r: dlg.cancel())  # cancel as soon as one photo is finished
+    wait_done(qtbot, dlg)
+    st = statuses(dlg)
+    assert list(st.values()).count("Waiting") >= 1, st
+    assert dlg.title_label.text().startswith("Cancelled") and dlg.resume_run_btn.isVisible()
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    assert not manifest["complete"]
+    done_first = [r.label for r in dlg.model.rows if r.status == "done"]
+    assert done_first
+
+    # The app is closed and opened again: a new dialog on the same output folder offers Resume.
+    dlg.close()
+    w.batch_dialog = None
+    dlg2 = w.open_batch_dialog()
+    dlg2.out_edit.setText("")
+    dlg2.out_edit.setText(str(out))
+    assert dlg2.resume_frame.isVisible() and dlg2.resume_btn.isVisible()
+    assert "unfinished" in dlg2.resume_label.text()
+    qtbot.mouseClick(dlg2.resume_btn, Qt.MouseButton.LeftButton)
+    assert dlg2.running
+
+    # Pause: the current photo finishes, then nothing new starts until Resume.
+    dlg2.toggle_pause()
+    qtbot.waitUntil(lambda: dlg2.pause_btn.text() == "Resume" or not dlg2.running, timeout=30000)
+    if dlg2.running:
+        assert dlg2.title_label.text().startswith("Paused")
+        before = [r.status for r in dlg2.model.rows]
+        t0 = time.monotonic()
+        qtbot.waitUntil(lambda: time.monotonic() - t0 > 0.8, timeout=3000)
+        assert [r.status for r in dlg2.model.rows] == before and "working" not in before
+        qtbot.mouseClick(dlg2.pause_btn, Qt.MouseButton.LeftButton)
+    wait_done(qtbot, dlg2)
+    st = statuses(dlg2)
+    for label in done_first:
+        assert st[label] == "Already done"  # finished in the first run: not redone
+    assert sorted(st.values()).count("Failed") == 1 and "Waiting" not in st.values()
+    assert json.loads((out / MANIFEST_NAME).read_text())["complete"]
+    assert (out / "a107_unmasked.png").exists() and (out / "b152_unmasked.png").exists()
+    # The finished batch can be reviewed from its folder later.
+    dlg2.new_batch()
+    dlg2._check_manifest()
+    assert dlg2.review_btn.isVisible() and not dlg2.resume_btn.isVisible()
+    dlg2.review_manifest()
+    assert dlg2.pages.currentIndex() == 1 and statuses(dlg2)["a107.png"] == "Done"
