@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 OUT = Path(__file__).resolve().parent / "icons"
+APP_ICONS = Path(__file__).resolve().parents[1] / "resources" / "icons"  # the window icon the app loads
 S = 1024  # drawing size; the PNG is 256 px
 
 
@@ -56,7 +57,8 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     big = draw()
     png = big.resize((256, 256), Image.LANCZOS)
-    png.save(OUT / "unmask-studio.png", optimize=True)
+    APP_ICONS.mkdir(parents=True, exist_ok=True)
+    png.save(APP_ICONS / "unmask-studio.png", optimize=True)
     png.save(OUT / "unmask-studio.ico", sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128),
                                               (256, 256)])
     big.resize((512, 512), Image.LANCZOS).save(OUT / "unmask-studio.icns")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,13 @@ def main() -> int:
         return 2
     bundle = exe.parent if (exe.parent / "_internal").is_dir() else exe
     home = tempfile.mkdtemp(prefix="unmask-startup-")
+    try:
+        return measure(exe, bundle, home, args)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def measure(exe: Path, bundle: Path, home: str, args) -> int:
     env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "QT_QPA_PLATFORM": "offscreen",
            "XDG_CONFIG_HOME": f"{home}/config", "XDG_STATE_HOME": f"{home}/state",
            "XDG_CACHE_HOME": f"{home}/cache", "XDG_DATA_HOME": f"{home}/data", "XDG_RUNTIME_DIR": home}

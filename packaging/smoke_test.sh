@@ -30,6 +30,7 @@ if [[ "${1:-}" == "--rebuild" || ! -x "$EXE" ]]; then
   "$ROOT/packaging/build.sh" || { echo "FAIL  build"; exit 1; }
 fi
 [[ -x "$EXE" ]] || { echo "FAIL  no executable at $EXE"; exit 1; }
+BUNDLE="$(cd "$BUNDLE" && pwd)"; EXE="$BUNDLE/UnmaskStudio"  # absolute: the checks run from a temp dir
 [[ -f "$PHOTO" ]] || { echo "FAIL  test photo $PHOTO not found (set UNMASK_SMOKE_PHOTO)"; exit 1; }
 PHOTO="$(cd "$(dirname "$PHOTO")" && pwd)/$(basename "$PHOTO")"
 INTERNAL="$BUNDLE/_internal"; [[ -d "$INTERNAL" ]] || INTERNAL="$BUNDLE"
@@ -55,7 +56,8 @@ bad="$(cd "$INTERNAL" && find . -maxdepth 2 \( -iname 'torch*' -o -iname 'jax*' 
 [[ -z "$bad" ]] && pass "no torch, training, jax, scipy, matplotlib, sounddevice, tk in the bundle" \
                 || fail "unwanted packages in the bundle: $bad"
 cuda="$(find "$INTERNAL" -name 'libonnxruntime_providers_cuda*' -o -name 'libonnxruntime_providers_tensorrt*')"
-[[ -z "$cuda" ]] && info "CPU build (no CUDA/TensorRT provider libraries)" || info "GPU build: $cuda"
+[[ -z "$cuda" ]] && info "CPU build (no CUDA/TensorRT provider libraries)" \
+                || info "GPU build (has $(echo "$cuda" | xargs -n1 basename | tr '\n' ' '))"
 for f in contract.json segmenter.onnx inpainter.onnx; do
   [[ -f "$INTERNAL/resources/models/$f" ]] || fail "model file resources/models/$f missing from the bundle"
 done

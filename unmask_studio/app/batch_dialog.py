@@ -174,8 +174,13 @@ class StatusFilter(QSortFilterProxyModel):
         self.statuses: tuple[str, ...] | None = None
 
     def set_statuses(self, statuses) -> None:
-        self.statuses = statuses
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            self.statuses = statuses
+            self.endFilterChange()
+        else:
+            self.statuses = statuses
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row, parent) -> bool:  # noqa: N802
         if self.statuses is None:

@@ -15,11 +15,18 @@ def run_app(files: list[str]) -> int:
     from unmask_studio.app.main_window import MainWindow
     from unmask_studio.app.settings import APP_NAME, ORG_NAME
     from unmask_studio.app.theme import apply_dark_theme
+    from unmask_studio.core.resources import resources_dir
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORG_NAME)
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("Unmask Studio")
+    app.setDesktopFileName("unmask-studio")  # matches packaging/unmask-studio.desktop
+    icon = resources_dir() / "icons" / "unmask-studio.png"
+    if icon.exists():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     apply_dark_theme(app)
     window = MainWindow()
     install_excepthook(lambda: window)

@@ -359,6 +359,7 @@ class _Work:
     img: object = None  # LoadedImage
     mask: np.ndarray | None = None
     result: object = None  # pipeline.Result
+    faces: list | None = None  # found on the loading thread, so detection overlaps the previous photo
     index: int = -1
     fatal: str = ""  # set when the failure will repeat for every file (disk full, no permission)
 
@@ -392,7 +393,9 @@ def _fail(w: _Work, e: BaseException) -> _Work:
     return w
 
 
-def _load(job: Job, opts: BatchOptions, index: int = -1) -> _Work:
+def _load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None = None) -> _Work:
+    """Decode (and, given ``engine``, find the faces: Engine.run would do the same first thing, so the
+    result is identical, but on the loading thread it overlaps the previous photo's inpainting)."""
     w = _Work(job, FileReport(str(job.src), str(job.dst), "failed"), time.perf_counter(), index=index)
     try:
         w.img = load_image(job.src)
@@ -404,6 +407,8 @@ def _load(job: Job, opts: BatchOptions, index: int = -1) -> _Work:
                 w.img = None
                 return w
             w.mask = load_user_mask(mpath, w.img.rgb.shape[:2])
+        if engine is not None:
+            w.faces = engine.detect(w.img.rgb)
     except Exception as e:  # noqa: BLE001
         return _fail(w, e)
     return w
@@ -413,7 +418,7 @@ def _process(engine: Engine, w: _Work, cancel: Callable[[], bool]) -> _Work:
     if w.img is None:
         return w
     try:
-        w.result = engine.run(w.img.rgb, mask=w.mask, cancel=cancel)
+        w.result = engine.run(w.img.rgb, mask=w.mask, faces=w.faces, cancel=cancel)
     except Exception as e:  # noqa: BLE001
         return _fail(w, e)
     return w
@@ -576,7 +581,7 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
                         return
                     i, job = nxt
                     done = is_done(job, opts, manifest)
-                    loads.append((i, job, None if done else loader.submit(_load, job, opts, i)))
+                    loads.append((i, job, None if done else loader.submit(_load, job, opts, i, engine)))
 
             def drain(limit: int) -> bool:
                 while len(writes) > limit:

@@ -34,9 +34,15 @@ def _ort():
 def cuda_usable() -> bool:
     if os.environ.get("UNMASK_FORCE_CPU"):
         return False
-    if "CUDAExecutionProvider" not in _ort().get_available_providers():
+    ort = _ort()
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
         return False
-    return ctypes.util.find_library("cuda") is not None  # the driver, not just the toolkit wheels
+    # The provider library must really be there (a CPU bundle strips it) ...
+    capi = Path(ort.__file__).parent / "capi"
+    if not any(capi.glob("*onnxruntime_providers_cuda*")):
+        return False
+    # ... and the NVIDIA driver too, not just the toolkit wheels.
+    return ctypes.util.find_library("cuda") is not None
 
 
 def providers() -> list[str]:
