@@ -183,12 +183,20 @@ def breakdown(engine, photos: list[Path]) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ memory (child)
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _reset_peak() -> None:
+    try:  # Linux: reset the VmHWM high-water mark, to find which stretch of the batch peaks
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def child_memory(src: Path, out: Path, threads: int | None) -> None:
@@ -209,20 +217,31 @@ def child_memory(src: Path, out: Path, threads: int | None) -> None:
 
     opts = BatchOptions(out_dir=out)
     jobs = plan([src], opts)
+    interval_peaks = []  # VmHWM between consecutive finished photos
+
+    def on_file(i, r):
+        done[0] = i + 1
+        interval_peaks.append(round(_rss_mb("VmHWM")))
+        _reset_peak()
+
     t0 = time.monotonic()
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    report = run_batch(engine, jobs, opts, on_file=lambda i, r: done.__setitem__(0, i + 1))
+    report = run_batch(engine, jobs, opts, on_file=on_file)
     wall = time.monotonic() - t0
     stop.set()
     th.join()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    peak = max(peak, max(interval_peaks, default=0))
     by_count = {}
     for _t, n, rss in samples:
         by_count[n] = max(by_count.get(n, 0), rss)
     print(json.dumps({"photos": len(jobs), "counts": report.counts(), "seconds": round(wall, 1),
                       "per_minute": round(60 * len(jobs) / wall, 2), "peak_rss_mb": round(peak),
                       "rss_after_warmup_mb": round(after_warmup),
+                      "peak_between_photos_mb": {"min": min(interval_peaks), "median": statistics.median(interval_peaks),
+                                                 "max": max(interval_peaks),
+                                                 "max_at_photo": interval_peaks.index(max(interval_peaks))},
                       "max_rss_by_photos_done_mb": {str(k): v for k, v in sorted(by_count.items())
                                                     if k in (0, 1, 2, 5, 10, 25, 50, 75, 99, 100) or k == len(jobs)}}))
 
@@ -289,6 +308,8 @@ def markdown(r: dict) -> str:
                   "| measure | value |", "|---|---|",
                   f"| peak RSS (ru_maxrss of the batch process) | {m['peak_rss_mb']} MB |",
                   f"| RSS after loading the models | {m['rss_after_warmup_mb']} MB |",
+                  f"| peak RSS between two finished photos: median / max | {m['peak_between_photos_mb']['median']:.0f} / "
+                  f"{m['peak_between_photos_mb']['max']} MB |",
                   f"| time | {m['seconds']:.0f} s ({m['per_minute']:.1f} photos / min, threads={m['threads_label']}) |",
                   f"| statuses | {m['counts']} |", "",
                   "Highest RSS seen after N photos: " + ", ".join(f"{k}: {v} MB" for k, v in

@@ -114,23 +114,22 @@ class Engine:
     def crops(self, rgb: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         return [blend.to_crop(rgb, f.matrix, self.crop_size) for f in faces]
 
-    def segment_matrix(self, face: Face) -> np.ndarray:
-        """Image -> segmenter crop. The segmenter looks at a looser framing than the inpainter so a
-        mask hanging below the chin is seen whole (``framing`` in contract.json)."""
-        fr = contract(self._models_dir)["segmenter"].get("framing")
-        if not fr:
-            return face.matrix
+    def _tight_to_loose(self) -> np.ndarray:
+        """3x3: inpainter-crop pixels -> segmenter-crop pixels. The segmenter looks at a looser
+        framing so that a mask hanging below the chin is seen whole (``framing`` in contract.json)."""
+        fr = contract(self._models_dir)["segmenter"].get("framing", {"zoom": 1.0, "shift": 0.0})
         S, z = self.crop_size, fr["zoom"]
         cx, cy = S / 2, S / 2 + fr["shift"] * S
-        A = np.array([[z, 0, S / 2 - z * cx], [0, z, S / 2 - z * cy], [0, 0, 1]])
-        return (A @ np.vstack([face.matrix, [0, 0, 1]]))[:2]
+        return np.array([[z, 0, S / 2 - z * cx], [0, z, S / 2 - z * cy], [0, 0, 1]])
+
+    def segment_matrix(self, face: Face) -> np.ndarray:
+        """Image -> segmenter crop (2x3)."""
+        return (self._tight_to_loose() @ np.vstack([face.matrix, [0, 0, 1]]))[:2]
 
     def _mouth_in_segment_crop(self) -> tuple[float, float]:
-        c = contract(self._models_dir)
-        mx, my = c["template_keypoints"]["mouth"]
-        fr = c["segmenter"].get("framing", {"zoom": 1.0, "shift": 0.0})
-        S, z = self.crop_size, fr["zoom"]
-        return z * (mx - S / 2) + S / 2, z * (my - S / 2 - fr["shift"] * S) + S / 2
+        mx, my = contract(self._models_dir)["template_keypoints"]["mouth"]
+        x, y, _ = self._tight_to_loose() @ np.array([mx, my, 1.0])
+        return float(x), float(y)
 
     def segment(self, rgb: np.ndarray, faces: list[Face],
                 cancel: CancelFn = _never) -> tuple[np.ndarray, list[np.ndarray]]:
