@@ -1,6 +1,6 @@
 """Screenshots of the batch dialog (File ▸ Batch…) mid-run and finished, with the real engine.
 
-    xvfb-run -s "-screen 0 1400x900x24" python docs/make_batch_screenshots.py
+    xvfb-run -s "-screen 0 1400x900x24" python docs/make_batch_screenshots.py [SETUP_PAGE.png]
 
 Builds a small "party" folder in a temp dir from the dev set's masked photos (plus one damaged file and
 one photo without a face), runs it, and writes docs/screenshots/06_batch_running.png and
@@ -68,6 +68,8 @@ def main() -> int:
         dlg.add_inputs([str(src)])
         dlg.out_edit.setText(str(tmp / "party-unmasked"))
         pump(0.5)
+        if len(sys.argv) > 1:  # a look at the setup page too (not one of the docs' screenshots)
+            dlg.grab().save(sys.argv[1])
         OUT.mkdir(parents=True, exist_ok=True)
         dlg.start()
         finished = lambda: sum(r.status not in ("pending", "working") for r in dlg.model.rows)  # noqa: E731
@@ -77,6 +79,7 @@ def main() -> int:
         print("wrote docs/screenshots/06_batch_running.png")
         pump(0.5, until=lambda: not dlg.running, timeout=600)
         dlg.table.clearSelection()
+        dlg.table.scrollToTop()
         pump(1.0)
         dlg.grab().save(str(OUT / "07_batch_done.png"))
         print("wrote docs/screenshots/07_batch_done.png")

@@ -13,6 +13,7 @@ import struct
 import threading
 import time
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -217,10 +218,14 @@ def test_options_name_pattern_metadata_and_identical_outputs(mixed, tmp_path, en
     assert sorted(p.name for p in opts.out_dir.iterdir()) == ["in-a_x.png", "sub-b_x.jpg"]
     stripped = load_image(opts.out_dir / "sub-b_x.jpg")
     assert stripped.exif is None and stripped.icc_profile is None
-    # The CLI (default threads) with the same options writes the same bytes.
+    # The CLI with the same options writes the same bytes, and so does an engine on all cores, sequentially.
     cli = tmp_path / "cli"
     assert main(["batch", *src, "-o", str(cli), "--name", "{folder}-{stem}_x", "--strip-metadata", "--quiet"]) == 0
     assert _digest(cli, images_only=True) == _digest(opts.out_dir, images_only=True)
+    assert engine.options.threads is None
+    seq = replace(opts, out_dir=tmp_path / "seq")
+    run_batch(engine, plan(src, seq), seq, pipelined=False)
+    assert _digest(seq.out_dir, images_only=True) == _digest(opts.out_dir, images_only=True)
     # Metadata kept by default.
     kept = tmp_path / "kept"
     assert main(["batch", src[1], "-o", str(kept), "--quiet"]) == 0

@@ -44,7 +44,7 @@ def _batch_parser(sub) -> None:
 def run_batch_cli(args) -> int:
     from tqdm import tqdm
 
-    from unmask_studio.core.batch import BatchInputError, BatchOptions, Manifest, plan, run_batch
+    from unmask_studio.core.batch import BatchInputError, BatchOptions, Manifest, batch_threads, plan, run_batch
     from unmask_studio.core.pipeline import Engine, Options
 
     out_dir = Path(args.output)
@@ -69,7 +69,7 @@ def run_batch_cli(args) -> int:
     # OUT/.unmask-batch.json: lets a later run (or the editor's batch dialog) resume exactly.
     manifest = Manifest.load(out_dir) or Manifest(out_dir)
     manifest.begin(args.inputs, opts, len(jobs))
-    engine_opts = Options()
+    engine_opts = Options(threads=batch_threads())  # same outputs, faster next to the pipeline's decoder/encoder
     if args.grow is not None:
         engine_opts.grow_px = args.grow
     engine = Engine(engine_opts)

@@ -168,3 +168,28 @@ def test_cancel_then_resume_and_pause(qtbot, window, photos, tmp_path):
     assert dlg2.review_btn.isVisible() and not dlg2.resume_btn.isVisible()
     dlg2.review_manifest()
     assert dlg2.pages.currentIndex() == 1 and statuses(dlg2)["a107.png"] == "Done"
+
+
+def test_setup_errors_and_a_batch_that_cannot_start(qtbot, window, photos, tmp_path):
+    from unmask_studio.core.onnx_models import ModelError
+
+    def broken_engine():
+        raise ModelError("The inpainter model is missing (test).")
+
+    w = window
+    w.batch_engine_factory = broken_engine
+    dlg = w.open_batch_dialog()
+    dlg.add_inputs([str(photos)])
+    dlg.out_edit.setText(str(photos))  # the input folder itself: refused, Start disabled
+    assert not dlg.start_btn.isEnabled() and "input folder" in dlg.setup_error.text()
+    dlg.out_edit.setText(str(tmp_path / "out"))
+    dlg.name_edit.setText("result")  # no {stem}: every photo would get the same name
+    assert not dlg.start_btn.isEnabled() and "{stem}" in dlg.setup_error.text()
+    dlg.name_edit.setText("{stem}-clean")
+    assert dlg.start_btn.isEnabled() and not dlg.setup_error.isVisible()
+    assert "a107-clean.png" in dlg.name_example.text() or "IMG_0042-clean.jpg" in dlg.name_example.text()
+    assert dlg.start()
+    wait_done(qtbot, dlg, timeout=20000)
+    assert dlg.stop_banner.isVisible() and "inpainter model is missing" in dlg.stop_banner.text()
+    assert dlg.title_label.text() == "The batch could not run"
+    assert not [p for p in (tmp_path / "out").iterdir() if p.suffix in (".png", ".jpg")]

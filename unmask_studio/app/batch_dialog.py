@@ -27,32 +27,31 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QStackedWidget, QStyle, QTableView,
                                QVBoxLayout, QWidget)
 
-from unmask_studio.core.batch import (FINISHED, MANIFEST_NAME, REPORT_NAME, STATUS_TEXT, BatchClock, BatchInputError,
-                                      BatchOptions, BatchReport, FileReport, Job, Manifest, format_duration, is_done,
-                                      output_name, plan, run_batch, thumbnail)
+from unmask_studio.core.batch import (FINISHED, REPORT_NAME, STATUS_TEXT, BatchClock, BatchInputError, BatchOptions,
+                                      BatchReport, FileReport, Job, Manifest, batch_threads, check_name_pattern,
+                                      format_duration, is_done, output_name, plan, run_batch, thumbnail)
 from unmask_studio.core.io import SUPPORTED_EXTENSIONS
 from unmask_studio.core.pipeline import Engine, Options
 from unmask_studio.app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# onnxruntime threads for batch inference: 1 leaves the second core to decoding/encoding the
-# neighbouring photos (benchmarks/batch_speed.py measures both on 2 cores).
-BATCH_THREADS = 1
 THUMB_W, THUMB_H = 72, 54
 FORMATS = [("Same as each photo", None), ("JPEG (.jpg)", "jpg"), ("PNG (.png)", "png"), ("WebP (.webp)", "webp"),
            ("TIFF (.tif)", "tif")]
+STATUS_TEXT = {**STATUS_TEXT, "saving": "Saving…"}
 STATUS_COLOURS = {"done": QColor(120, 200, 130), "skipped": QColor(120, 200, 130), "failed": QColor(255, 110, 120),
-                  "working": QColor(110, 175, 250), "no_faces": QColor(225, 190, 100),
+                  "working": QColor(110, 175, 250), "saving": QColor(110, 175, 250), "no_faces": QColor(225, 190, 100),
                   "no_mask": QColor(225, 190, 100), "cancelled": QColor(160, 163, 170),
                   "pending": QColor(140, 143, 150)}
 PROBLEMS = ("failed", "no_faces", "no_mask")
 FILTERS = [("All photos", None), ("Problems (failed, no face, no mask)", PROBLEMS), ("Done", ("done", "skipped")),
-           ("Waiting", ("pending", "working", "cancelled"))]
+           ("Not done yet", ("pending", "working", "saving", "cancelled"))]
+BUSY = ("working", "saving")
 
 
 def batch_engine() -> Engine:
-    return Engine(Options(threads=BATCH_THREADS))
+    return Engine(Options(threads=batch_threads()))
 
 
 # Native choosers, kept as module functions so tests can replace them.
@@ -79,6 +78,44 @@ def _qimage(rgb: np.ndarray) -> QImage:
     p.drawImage((THUMB_W - fitted.width()) // 2, (THUMB_H - fitted.height()) // 2, fitted)
     p.end()
     return out
+
+
+_placeholder: QPixmap | None = None
+
+
+def placeholder() -> QPixmap:
+    """The thumbnail slot of a row without one yet: keeps the file names aligned."""
+    global _placeholder
+    if _placeholder is None:
+        img = QImage(THUMB_W, THUMB_H, QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(Qt.GlobalColor.transparent)
+        p = QPainter(img)
+        p.setPen(QColor(70, 72, 78))
+        p.setBrush(QColor(44, 45, 49))
+        p.drawRoundedRect(12, 4, THUMB_W - 25, THUMB_H - 9, 3, 3)
+        p.end()
+        _placeholder = QPixmap.fromImage(img)
+    return _placeholder
+
+
+def row_message(r: "Row") -> str:
+    """What the Message column says: what happened to the output, or why the photo failed."""
+    out = Path(r.output).name if r.output else ""
+    if r.status == "done":
+        return f"Saved {out}"
+    if r.status == "skipped":
+        return f"Done in an earlier run ({out})" if out else "Done in an earlier run"
+    if r.status in ("no_faces", "no_mask"):
+        why = "Faces found, but no face covering" if r.status == "no_mask" else ""
+        what = f"copied unchanged as {out}" if out else "nothing written"
+        return f"{why}: {what}" if why else what[0].upper() + what[1:]
+    if r.status == "failed":
+        msg = r.message
+        prefix = f'Cannot open "{r.job.src.name}": '
+        if msg.startswith(prefix):  # the row already names the file
+            msg = msg[len(prefix)].upper() + msg[len(prefix) + 1:]
+        return msg
+    return ""
 
 
 # =============================================================================================== model
@@ -143,24 +180,24 @@ class BatchModel(QAbstractTableModel):
             if col == 1:
                 return STATUS_TEXT.get(r.status, r.status)
             if col == 2:
-                return "" if r.faces is None else str(r.faces)
+                return "" if r.faces is None or r.status == "failed" else str(r.faces)
             if col == 3:
                 return "" if r.seconds is None else f"{r.seconds:.1f}"
-            return r.message
+            return row_message(r)
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             if r.thumb is None and not r.thumb_asked and r.status in FINISHED:
                 src = r.thumb_source()
                 if src:  # loaded lazily, only for rows the view actually shows
                     r.thumb_asked = True
                     self.thumb_wanted.emit(index.row(), src)
-            return r.thumb
+            return r.thumb or placeholder()
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
             return QBrush(STATUS_COLOURS.get(r.status, QColor(200, 200, 200)))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (2, 3):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{r.job.src}\n→ {r.output or r.job.dst}"
-            if r.message:
+            if r.message and r.status == "failed":
                 tip += f"\n\n{r.message}"
             return tip
         if role == Qt.ItemDataRole.UserRole:
@@ -234,6 +271,8 @@ class BatchThread(QThread):
         _yield_cpu_to_gui()  # the batch (and the threads it starts) gives way to the GUI
         try:
             engine = self._engine_provider()
+            if hasattr(engine, "warm_up"):  # load the models now, not inside the first photo's time
+                engine.warm_up()
             self.report = run_batch(
                 engine, self.jobs, self.opts, on_file=lambda i, r: self.file_done.emit(i, r),
                 cancel=self.cancel_event.is_set, pause=self.pause_event.is_set, manifest=self.manifest,
@@ -297,6 +336,8 @@ class BatchDialog(QDialog):
         self._generation = 0  # bumps with every table reset: late thumbnails of an old table are dropped
         self._close_after_stop = False
         self._found_manifest: Manifest | None = None
+        self._is_paused = False
+        self._active = False
         self._count_cache: tuple | None = None
         self.model = BatchModel(self)
         self.proxy = StatusFilter(self)
@@ -637,9 +678,9 @@ class BatchDialog(QDialog):
         self.remove_btn.setEnabled(bool(self.input_list.selectedItems()))
         opts = self.form_options()
         try:
-            from unmask_studio.core.batch import check_name_pattern
             check_name_pattern(opts.name_pattern)
-            example = Path(self.inputs[0]) if self.inputs and not Path(self.inputs[0]).is_dir() else Path("IMG_0042.jpg")
+            first = Path(self.inputs[0]) if self.inputs else None
+            example = first if first is not None and not first.is_dir() else Path("IMG_0042.jpg")
             self.name_example.setText(f"e.g. {example.name} → {output_name(example, opts)}")
             error = ""
         except BatchInputError as e:
@@ -672,7 +713,8 @@ class BatchDialog(QDialog):
     # ------------------------------------------------------------------------------------ running
     @property
     def running(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
+        """From Start until the dialog has taken in the end of the batch (not just the thread's end)."""
+        return self._active
 
     def engine(self) -> Engine:
         with self._engine_lock:  # created on the batch thread the first time: loading must not block the GUI
@@ -738,10 +780,14 @@ class BatchDialog(QDialog):
             if not is_done(r.job, opts, manifest):
                 self._left += 1
         self.model.set_rows(rows)
+        self.table.setCurrentIndex(QModelIndex())
         self.filter_combo.setCurrentIndex(0)
-        self.clock = BatchClock()
+        self.clock = None  # starts with the first photo: loading the models is not part of the rate
+        self._is_paused = False
         self.stop_banner.hide()
         self.pages.setCurrentIndex(1)
+        if self.worker is not None:
+            self.worker.deleteLater()  # the previous run's thread (finished)
         self.worker = BatchThread(self.engine, jobs, opts, manifest, self)
         self.worker.file_started.connect(self._on_started)
         self.worker.file_done.connect(self._on_file)
@@ -750,13 +796,19 @@ class BatchDialog(QDialog):
         self.worker.failed.connect(self._on_failed)
         self.worker.finished.connect(self._on_finished)
         self.pause_btn.setText("Pause")
+        self._tick.start()
+        self._active = True
+        self.worker.start()
         self._update_buttons()
         self._update_times()
-        self._tick.start()
-        self.worker.start()
         self.running_changed.emit(True)
 
     def _on_started(self, i: int) -> None:
+        if self.clock is None:
+            self.clock = BatchClock()
+        for k, r in enumerate(self.model.rows):  # the previous photo is now with the encoder
+            if r.status == "working" and k != i:
+                self.model.update_row(k, status="saving")
         self.model.update_row(i, status="working", message="")
         if self.table.isVisible():
             self.table.scrollTo(self.proxy.mapFromSource(self.model.index(i, 0)))
@@ -794,6 +846,7 @@ class BatchDialog(QDialog):
         ev = self.worker.pause_event
         if ev.is_set():
             ev.clear()
+            self._is_paused = False
             self.pause_btn.setText("Pause")
             if self.clock:
                 self.clock.resume()
@@ -808,6 +861,7 @@ class BatchDialog(QDialog):
         return self.running and self.worker.pause_event.is_set()
 
     def _on_paused(self, paused: bool) -> None:
+        self._is_paused = paused
         if paused:
             if self.clock:
                 self.clock.pause()
@@ -833,12 +887,13 @@ class BatchDialog(QDialog):
         self.stop_banner.show()
 
     def _on_finished(self) -> None:
+        self._active = False
         self._tick.stop()
         thread = self.worker
         report = thread.report if thread is not None else None
         self.cancel_btn.setText("Cancel")
         for r in self.model.rows:  # prefetched but never started
-            if r.status == "working":
+            if r.status in BUSY:
                 r.status = "pending"
         if report is not None:
             if report.stop_reason:
@@ -866,7 +921,7 @@ class BatchDialog(QDialog):
         rows = self.model.rows
         total = len(rows)
         c = self._counts()
-        finished = sum(v for k, v in c.items() if k not in ("pending", "working"))
+        finished = sum(v for k, v in c.items() if k not in ("pending", *BUSY))
         self.bar.setRange(0, max(1, total))
         self.bar.setValue(finished)
         self.bar.setFormat(f"{finished} of {total}")
@@ -875,10 +930,12 @@ class BatchDialog(QDialog):
         if running:
             if self.worker.cancel_event.is_set():
                 title = "Cancelling: finishing the current photo…"
-            elif clock is not None and clock.paused:
+            elif self._is_paused:
                 title = f"Paused — {finished} of {total} photos"
             elif self.worker.pause_event.is_set():
                 title = "Pausing after the current photo…"
+            elif clock is None:
+                title = f"Starting: loading the models… ({total} photo{'s' * (total != 1)})"
             else:
                 title = f"Removing masks — photo {min(total, finished + 1)} of {total}"
         elif self.worker is None and self.manifest is not None:
@@ -886,12 +943,15 @@ class BatchDialog(QDialog):
         else:
             left = c.get("pending", 0)
             report = self.worker.report if self.worker is not None else None
-            if report is not None and report.stop_reason:
+            if self.worker is not None and report is None:
+                title = "The batch could not run"
+            elif report is not None and report.stop_reason:
                 title = f"Stopped — {left} photo{'s' * (left != 1)} not done"
             elif left:
                 title = f"Cancelled — {finished} of {total} photos done; Resume does the rest"
             else:
-                title = f"Finished — {total} photo{'s' * (total != 1)}"
+                took = f" in {format_duration(clock.elapsed())}" if clock is not None else ""
+                title = f"Finished — {total} photo{'s' * (total != 1)}{took}"
         self.title_label.setText(title)
         parts = []
         if clock is not None:

@@ -319,10 +319,16 @@ class MainWindow(QMainWindow):
             from unmask_studio.app.batch_dialog import BatchDialog, batch_engine
             self.batch_dialog = BatchDialog(self.settings, self.batch_engine_factory or batch_engine, self)
             self.batch_dialog.open_requested.connect(self.open_batch_result)
+            self.batch_dialog.running_changed.connect(self._on_batch_running)
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         self.batch_dialog.activateWindow()
         return self.batch_dialog
+
+    def _on_batch_running(self, running: bool) -> None:
+        d = self.batch_dialog
+        if not running and d is not None and not d.isVisible():  # it was hidden to keep working meanwhile
+            self.show_message("info", f"Batch: {d.title_label.text()}. File ▸ Batch… (Ctrl+B) shows the results.")
 
     def open_batch_result(self, src: str, output: str | None) -> None:
         """A photo from the batch table: open the input and remove its masks again (the same engine gives

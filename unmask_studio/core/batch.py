@@ -115,13 +115,21 @@ class BatchStopped(Exception):
     """Every further file would fail the same way (disk full, output folder not writable)."""
 
 
+def batch_threads() -> int:
+    """onnxruntime threads for a pipelined batch: the decoder and the encoder of the neighbouring photos
+    get a core each, the model the rest. On 2 cores this is 1, measured faster than 2 by
+    benchmarks/batch_speed.py (2 threads also spin-wait, burning CPU the other stages need)."""
+    return max(1, (os.cpu_count() or 1) - 2)
+
+
 # ----------------------------------------------------------------------------------------- planning
 def check_name_pattern(pattern: str) -> None:
     """Raise BatchInputError unless ``pattern`` makes a usable, distinct file name for every photo."""
     try:
         used = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
     except ValueError as e:
-        raise BatchInputError(f"The name pattern “{pattern}” is not valid ({e}); use e.g. {{stem}}_unmasked.") from None
+        raise BatchInputError(f"The name pattern “{pattern}” is not valid ({e}); "
+                              "use e.g. {stem}_unmasked.") from None
     unknown = used - set(NAME_FIELDS)
     if unknown:
         raise BatchInputError(f"The name pattern uses {{{sorted(unknown)[0]}}}; it may only use "
@@ -188,10 +196,10 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def _write_json_atomic(path: Path, data: dict, indent: int | None = 1) -> None:
     tmp = path.with_name(f".{path.name}.part")
     try:
-        tmp.write_text(json.dumps(data, indent=1))
+        tmp.write_text(json.dumps(data, indent=indent))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -219,6 +227,7 @@ class Manifest:
         self.data = data or {"version": 1, "app": "unmask-studio", "created": _now(), "updated": _now(),
                              "complete": False, "inputs": [], "options": {}, "total": 0, "files": {}}
         self.save_error = ""  # last failure to write the manifest (the batch itself goes on)
+        self._last_save, self._save_cost = -1e9, 0.0
 
     @property
     def path(self) -> Path:
@@ -282,7 +291,12 @@ class Manifest:
         if rep.status == "cancelled":
             return  # nothing happened to it
         self.data["files"][key] = {**asdict(rep), "dst": str(job.dst), "source": _source_stamp(job.src)}
-        self.save()
+        # Rewritten after every file. Only for huge batches, where the JSON itself takes a while to
+        # write, a save may be left to a later file: photos with an output are found finished by their
+        # output anyway, so those without one (the manifest is their only record) are always saved.
+        cost = self._save_cost
+        if rep.output is None or cost < 0.02 or time.monotonic() - self._last_save >= 10 * cost:
+            self.save()
 
     def finish(self, complete: bool) -> None:
         self.data["complete"] = complete
@@ -290,10 +304,12 @@ class Manifest:
 
     def save(self) -> None:
         self.data["updated"] = _now()
+        t0 = time.monotonic()
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            _write_json_atomic(self.path, self.data)
+            _write_json_atomic(self.path, self.data, indent=None)  # compact: ~20 ms for 2,000 photos
             self.save_error = ""
+            self._last_save, self._save_cost = time.monotonic(), time.monotonic() - t0
         except OSError as e:  # the photos matter more than the bookkeeping: report, keep going
             self.save_error = f"Could not update {self.path.name}: {e.strerror or e}"
 
@@ -355,7 +371,7 @@ class _Work:
 
     job: Job
     rep: FileReport
-    t0: float
+    busy: float = 0.0  # seconds spent on this photo (load + process + write; not waiting in the queues)
     img: object = None  # LoadedImage
     mask: np.ndarray | None = None
     result: object = None  # pipeline.Result
@@ -396,7 +412,8 @@ def _fail(w: _Work, e: BaseException) -> _Work:
 def _load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None = None) -> _Work:
     """Decode (and, given ``engine``, find the faces: Engine.run would do the same first thing, so the
     result is identical, but on the loading thread it overlaps the previous photo's inpainting)."""
-    w = _Work(job, FileReport(str(job.src), str(job.dst), "failed"), time.perf_counter(), index=index)
+    w = _Work(job, FileReport(str(job.src), str(job.dst), "failed"), index=index)
+    t0 = time.perf_counter()
     try:
         w.img = load_image(job.src)
         if opts.masks_dir:
@@ -411,16 +428,21 @@ def _load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None =
             w.faces = engine.detect(w.img.rgb)
     except Exception as e:  # noqa: BLE001
         return _fail(w, e)
+    finally:
+        w.busy += time.perf_counter() - t0
     return w
 
 
 def _process(engine: Engine, w: _Work, cancel: Callable[[], bool]) -> _Work:
     if w.img is None:
         return w
+    t0 = time.perf_counter()
     try:
         w.result = engine.run(w.img.rgb, mask=w.mask, faces=w.faces, cancel=cancel)
     except Exception as e:  # noqa: BLE001
         return _fail(w, e)
+    finally:
+        w.busy += time.perf_counter() - t0
     # Writing needs the metadata, not the input pixels (the result is a new array): free them now,
     # 72 MB per 24 MP photo waiting for the encoder.
     w.img, w.mask = replace(w.img, rgb=None), None
@@ -432,6 +454,7 @@ ImageFn = Callable[[int, np.ndarray], None]
 
 def _write(w: _Work, opts: BatchOptions, on_image: ImageFn | None = None) -> _Work:
     rep = w.rep
+    t0 = time.perf_counter()
     try:
         if w.result is None:
             return w
@@ -462,7 +485,7 @@ def _write(w: _Work, opts: BatchOptions, on_image: ImageFn | None = None) -> _Wo
     except Exception as e:  # noqa: BLE001
         _fail(w, e)
     finally:
-        rep.seconds = round(time.perf_counter() - w.t0, 3)
+        rep.seconds = round(w.busy + time.perf_counter() - t0, 3)
         w.img = w.result = w.mask = None
     return w
 
