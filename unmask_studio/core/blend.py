@@ -52,6 +52,10 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     x0, y0, x1, y1 = roi
     if x1 <= x0 or y1 <= y0 or not alpha_roi.any():
         return
+    # Only the mask's box changes (plus room for the grain estimate's ring around the hole).
+    (by0, by1), (bx0, bx1) = _box(alpha_roi > 0, GRAIN_RING + 2)
+    alpha_roi = alpha_roi[by0:by1, bx0:bx1]
+    x0, y0, x1, y1 = x0 + bx0, y0 + by0, x0 + bx1, y0 + by1
     inv = cv2.invertAffineTransform(matrix)
     inv[:, 2] -= [x0, y0]
     roi_size = (x1 - x0, y1 - y0)
@@ -68,6 +72,14 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     blended = orig + (filled - orig) * a[..., None]
     touched = a > 0
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
+
+
+def _box(where: np.ndarray, margin: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Row and column range of the True pixels, grown by ``margin`` and clipped to the array."""
+    rows, cols = np.flatnonzero(where.any(1)), np.flatnonzero(where.any(0))
+    h, w = where.shape
+    return ((max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)),
+            (max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)))
 
 
 def fill_outside_crop(image: np.ndarray, mask: np.ndarray, tight: np.ndarray, loose: np.ndarray, size: int,
@@ -112,14 +124,16 @@ def fill_outside_crop(image: np.ndarray, mask: np.ndarray, tight: np.ndarray, lo
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
 
 
+GRAIN_RING = 8  # the ring where the photo's grain is measured reaches this far past the hole
 MAX_GRAIN = 6.0  # grey levels; more than this is texture, not grain
 
 
 def _highpass_std(img: np.ndarray, where: np.ndarray) -> float:
     if where.sum() < 16:
         return 0.0
-    lum = img.mean(-1)
-    hp = (lum - cv2.GaussianBlur(lum, (0, 0), 1.2))[where]
+    (y0, y1), (x0, x1) = _box(where, 4)
+    lum = cv2.transform(img[y0:y1, x0:x1], np.full((1, 3), 1 / 3, np.float32))
+    hp = (lum - cv2.GaussianBlur(lum, (0, 0), 1.2))[where[y0:y1, x0:x1]]
     # Median absolute deviation: hair, eyebrows and edges in the ring must not count as grain.
     return float(1.4826 * np.median(np.abs(hp - np.median(hp))))
 
@@ -135,7 +149,7 @@ def match_grain(orig: np.ndarray, filled: np.ndarray, alpha: np.ndarray, seed: i
     hole = alpha > 0.99
     if not hole.any():
         return filled
-    k = np.ones((9, 9), np.uint8)
+    k = np.ones((GRAIN_RING + 1, GRAIN_RING + 1), np.uint8)
     ring = (cv2.dilate(hole.astype(np.uint8), k, iterations=2) > 0) & ~(alpha > 0)
     s_orig, s_fill = _highpass_std(orig, ring), _highpass_std(filled, hole)
     add = min(MAX_GRAIN, np.sqrt(max(0.0, s_orig ** 2 - s_fill ** 2)))

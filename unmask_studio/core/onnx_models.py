@@ -72,6 +72,8 @@ class OnnxModel:
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         opts.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
+        # Idle threads must not spin: decoding, encoding and the GUI need those cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(self.path), opts, providers=providers())
         except Exception as e:  # noqa: BLE001 - any provider failure falls back to the CPU
