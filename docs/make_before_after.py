@@ -15,8 +15,8 @@ from unmask_studio.core.pipeline import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-DEFAULT = [DATA / "pairs_dev" / "masked" / "117.png", DATA / "real_masked" / "136.webp",
-           DATA / "real_masked" / "104.webp"]
+DEFAULT = [DATA / "pairs_dev" / "masked" / "117.png", DATA / "real_masked" / "086.webp",
+           DATA / "real_masked" / "040.webp"]
 HEIGHT = 300
 
 

@@ -25,6 +25,9 @@ ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
 
+GRAIN_BELOW_SCALE = 0.67  # add grain when the crop is enlarged 1.5x or more to paste it back
+
+
 class Cancelled(Exception):
     """The caller asked to stop; nothing was changed."""
 
@@ -192,13 +195,20 @@ class Engine:
                 raise Cancelled()
             roi = blend.crop_roi(faces[i].matrix, S, mask.shape)
             blend.paste_back(out, results[i].crop_output, faces[i].matrix, self._alpha(mask, faces[i], roi), roi,
-                             grain_seed=i if o.grain else None)
+                             grain_seed=i if self._needs_grain(faces[i]) else None)
         # Mask beyond the inpainter's crop (a covering hanging low over the neck) is filled by
         # diffusion from its surroundings, at the face's scale.
         for i, face in enumerate(faces):
             blend.fill_outside_crop(out, mask, face.matrix, self.segment_matrix(face), S,
-                                    self.options.feather_px, grain_seed=100 + i if o.grain else None)
+                                    self.options.feather_px, grain_seed=100 + i if self._needs_grain(face) else None)
         return out, results
+
+    def _needs_grain(self, face: Face) -> bool:
+        """Grain only where the 256² result is enlarged noticeably (a face much larger than the crop):
+        there the fill is smoother than the photo. At about the crop's size the model's own texture
+        matches, and added noise would only take detail away."""
+        crop_px_per_image_px = float(np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))))
+        return self.options.grain and crop_px_per_image_px < GRAIN_BELOW_SCALE
 
     def _alpha(self, mask: np.ndarray, face: Face, roi) -> np.ndarray:
         """Blend weight over the face's region: the mask, feathered outwards by a crop-relative width."""
