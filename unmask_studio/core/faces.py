@@ -10,7 +10,9 @@ few pixels), and a similarity transform maps them onto the template from ``contr
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -47,6 +49,25 @@ class Face:
         return c @ inv[:, :2].T + inv[:, 2]
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Point file descriptor 2 at /dev/null for the duration (native code writes there directly)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no usable stderr (e.g. a windowed app): nothing to silence
+        yield
+        return
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _silence_mediapipe() -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -60,11 +81,16 @@ class FaceFinder:
         import mediapipe as mp
 
         fd = mp.solutions.face_detection
-        self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=min_score)
-        self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=min_score)
-        self._mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                     refine_landmarks=False, min_detection_confidence=0.3)
+        with _quiet_native_stderr():  # MediaPipe's C++ start-up chatter (TFLite, absl) is not for users
+            self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=min_score)
+            self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=min_score)
+            self._mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                         refine_landmarks=False, min_detection_confidence=0.3)
+            blank = np.zeros((64, 64, 3), np.uint8)
+            for graph in (self._short, self._full, self._mesh):  # graphs log on their first frame
+                graph.process(blank)
         self.tiles = tiles
+        self._mesh_quiet = True
         self._lock = threading.Lock()
         c = contract()
         self.crop_size = int(c["crop_size"])
@@ -142,7 +168,12 @@ class FaceFinder:
         crop = cv2.warpAffine(rgb, M, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         with self._lock:
-            res = self._mesh.process(crop)
+            if self._mesh_quiet:  # the mesh logs once, natively, the first time it finds a face
+                with _quiet_native_stderr():
+                    res = self._mesh.process(crop)
+                self._mesh_quiet = not res.multi_face_landmarks
+            else:
+                res = self._mesh.process(crop)
         if not res.multi_face_landmarks:
             return None
         pts = np.array([(p.x * MESH_SIDE, p.y * MESH_SIDE) for p in res.multi_face_landmarks[0].landmark])
