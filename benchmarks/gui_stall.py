@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QPointF, QSettings, QTimer, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-SOURCE = Path("/work/shared/data/pairs_dev/masked/110.png")
+SOURCE = ROOT.parent / "shared" / "data" / "pairs_dev" / "masked" / "110.png"
 OUT = ROOT / "benchmarks" / "out"
 TICK_MS = 10
 TARGET_MS = 100

@@ -16,11 +16,12 @@ from unmask_studio.app import dialogs
 from unmask_studio.app.main_window import MainWindow
 from unmask_studio.app.settings import Settings
 from unmask_studio.core.batch import MANIFEST_NAME
+from tests.conftest import DATA
 from unmask_studio.core.resources import models_dir
 
 pytestmark = pytest.mark.gui
 
-MASKED = Path("/work/shared/data/pairs_dev/masked")
+MASKED = DATA / "pairs_dev" / "masked"  # ../shared/data beside the repo (or $UNMASK_DATA)
 
 
 @pytest.fixture

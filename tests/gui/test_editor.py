@@ -19,6 +19,7 @@ from unmask_studio.core.faces import Face
 from unmask_studio.core.io import load_image
 from unmask_studio.core.onnx_models import ModelError
 from unmask_studio.core.pipeline import Cancelled, FaceResult, Result
+from tests.conftest import DATA
 from unmask_studio.core.resources import models_dir
 from unmask_studio.app import dialogs
 from unmask_studio.app.main_window import MainWindow
@@ -26,7 +27,7 @@ from unmask_studio.app.settings import Settings
 
 pytestmark = pytest.mark.gui
 
-REAL_PHOTO = Path("/work/shared/data/pairs_dev/masked/107.png")
+REAL_PHOTO = DATA / "pairs_dev" / "masked" / "107.png"  # ../shared/data beside the repo
 MAKE_TAG = 0x010F
 
 

@@ -42,12 +42,6 @@ class Face:
     def size(self) -> int:
         return int(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
 
-    def crop_polygon(self, crop_size: int) -> np.ndarray:
-        """Corners of the aligned crop in image coordinates (4x2)."""
-        inv = cv2.invertAffineTransform(self.matrix)
-        c = np.array([[0, 0], [crop_size, 0], [crop_size, crop_size], [0, crop_size]], np.float64)
-        return c @ inv[:, :2].T + inv[:, 2]
-
 
 @contextlib.contextmanager
 def _quiet_native_stderr():
