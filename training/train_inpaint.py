@@ -107,6 +107,9 @@ def main(argv=None):
         if "opt_g" in state:
             opt_g.load_state_dict(state["opt_g"])
             opt_d.load_state_dict(state["opt_d"])
+        for opt in (opt_g, opt_d):  # the saved moments come back, the learning rate is today's --lr
+            for group in opt.param_groups:
+                group["lr"] = args.lr
         step, epoch, pos = state["step"], state["epoch"], state["pos"]
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])

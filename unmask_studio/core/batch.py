@@ -214,6 +214,10 @@ def _source_stamp(src: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
+# Below this many entries the manifest is written after every photo.
+LAZY_MANIFEST_FILES = 1000
+
+
 class Manifest:
     """``OUT/.unmask-batch.json``: what a batch was asked to do and how far it got.
 
@@ -294,8 +298,10 @@ class Manifest:
         # Rewritten after every file. Only for huge batches, where the JSON itself takes a while to
         # write, a save may be left to a later file: photos with an output are found finished by their
         # output anyway, so those without one (the manifest is their only record) are always saved.
-        cost = self._save_cost
-        if rep.output is None or cost < 0.02 or time.monotonic() - self._last_save >= 10 * cost:
+        # Decided by size, not by the measured cost alone: an fsync on a slow disk can take 20+ ms
+        # for a tiny file, and skipping there would only save milliseconds.
+        small = len(self.data["files"]) < LAZY_MANIFEST_FILES
+        if small or rep.output is None or time.monotonic() - self._last_save >= 10 * self._save_cost:
             self.save()
 
     def finish(self, complete: bool) -> None:
