@@ -130,14 +130,14 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_config(engine, src: Path, out: Path, pipelined: bool) -> dict:
+def run_config(engine, src: Path, out: Path, pipelined: bool, lanes: int = 1) -> dict:
     from unmask_studio.core.batch import BatchOptions, plan, run_batch
 
     shutil.rmtree(out, ignore_errors=True)
     opts = BatchOptions(out_dir=out)
     jobs = plan([src], opts)
     c0, t0 = cpu_seconds(), time.perf_counter()
-    report = run_batch(engine, jobs, opts, pipelined=pipelined)
+    report = run_batch(engine, jobs, opts, pipelined=pipelined, lanes=lanes)
     wall = time.perf_counter() - t0
     cpu = cpu_seconds() - c0
     per_file = [f.seconds for f in report.files]
@@ -199,7 +199,7 @@ def _reset_peak() -> None:
         pass
 
 
-def child_memory(src: Path, out: Path, threads: int | None) -> None:
+def child_memory(src: Path, out: Path, threads: int | None, lanes: int = 1) -> None:
     from unmask_studio.core.batch import BatchOptions, plan, run_batch
     from unmask_studio.core.pipeline import Engine, Options
 
@@ -227,7 +227,7 @@ def child_memory(src: Path, out: Path, threads: int | None) -> None:
     t0 = time.monotonic()
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    report = run_batch(engine, jobs, opts, on_file=on_file)
+    report = run_batch(engine, jobs, opts, on_file=on_file, lanes=lanes)
     wall = time.monotonic() - t0
     stop.set()
     th.join()
@@ -249,7 +249,7 @@ def child_memory(src: Path, out: Path, threads: int | None) -> None:
                                                     if k in (0, 1, 2, 5, 10, 25, 50, 75, 99, 100) or k == len(jobs)}}))
 
 
-def memory_benchmark(engine, n: int, threads: int | None, tmp: Path) -> dict:
+def memory_benchmark(engine, n: int, threads: int | None, tmp: Path, lanes: int = 1) -> dict:
     folder = tmp / "in24"
     distinct = min(n, 10)  # 10 different photos, copied: decoding and processing are the same work
     t0 = time.perf_counter()
@@ -259,12 +259,12 @@ def memory_benchmark(engine, n: int, threads: int | None, tmp: Path) -> dict:
     build_s = time.perf_counter() - t0
     size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
     cmd = [sys.executable, "-m", "benchmarks.batch_speed", "--child-memory", str(folder), str(tmp / "out24"),
-           "--threads", str(threads or 0)]
+           "--threads", str(threads or 0), "--lanes", str(lanes)]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"memory child failed:\n{r.stderr[-3000:]}")
     res = json.loads(r.stdout.strip().splitlines()[-1])
-    res.update(input_mb=round(size_mb), build_seconds=round(build_s), threads=threads, size="6000x4000")
+    res.update(input_mb=round(size_mb), build_seconds=round(build_s), threads=threads, lanes=lanes, size="6000x4000")
     shutil.rmtree(tmp / "out24", ignore_errors=True)
     return res
 
@@ -278,10 +278,10 @@ def markdown(r: dict) -> str:
              f"{r['photos']['mb_mean']} MB on average), one real masked face each, {r['photos']['face_px']} px wide. "
              f"{r['rounds']} interleaved rounds per configuration; the best round is shown (the median in the JSON).",
              "", "### (a) Throughput: load + process + save", "",
-             "| path | onnxruntime threads | photos / min (best) | median | s / photo | CPU s / photo | "
-             "CPU s used / wall s |", "|---|---|---|---|---|---|---|"]
+             "| path | onnxruntime threads | lanes | photos / min (best) | median | s / photo | CPU s / photo | "
+             "CPU s used / wall s |", "|---|---|---|---|---|---|---|---|"]
     for c in r["configs"]:
-        lines.append(f"| {'pipelined' if c['pipelined'] else 'sequential'} | {c['threads_label']} | "
+        lines.append(f"| {'pipelined' if c['pipelined'] else 'sequential'} | {c['threads_label']} | {c.get('lanes', 1)} | "
                      f"{c['best_per_minute']:.1f} | {c['median_per_minute']:.1f} | {60 / c['best_per_minute']:.2f} | "
                      f"{c['cpu_per_photo']:.2f} | {c['cpu_share']:.2f} |")
     s = r["summary"]
@@ -313,7 +313,7 @@ def markdown(r: dict) -> str:
                   f"| RSS after loading the models | {m['rss_after_warmup_mb']} MB |",
                   f"| peak RSS between two finished photos: median / max | {m['peak_between_photos_mb']['median']:.0f} / "
                   f"{m['peak_between_photos_mb']['max']} MB |",
-                  f"| time | {m['seconds']:.0f} s ({m['per_minute']:.1f} photos / min, threads={m['threads_label']}) |",
+                  f"| time | {m['seconds']:.0f} s ({m['per_minute']:.1f} photos / min, threads={m['threads_label']}, lanes={m.get('lanes', 1)}) |",
                   f"| statuses | {m['counts']} |", "",
                   "Highest RSS seen after N photos: " + ", ".join(f"{k}: {v} MB" for k, v in
                                                                  m["max_rss_by_photos_done_mb"].items()) + "."]
@@ -336,9 +336,10 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     ap.add_argument("--child-memory", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads for the memory run (0 = all)")
+    ap.add_argument("--lanes", type=int, default=1, help="batch lanes for the memory run")
     args = ap.parse_args()
     if args.child_memory:
-        child_memory(*args.child_memory, args.threads or None)
+        child_memory(*args.child_memory, args.threads or None, args.lanes)
         return 0
 
     from unmask_studio.core.pipeline import Engine, Options
@@ -348,8 +349,8 @@ def main() -> int:
         tmp = Path(tempfile.mkdtemp(prefix="unmask-batch-speed-"))
         try:
             engine = Engine()
-            threads = 1 if "1" == result["summary"]["best_pipelined"].split("=")[1] else None
-            m = memory_benchmark(engine, args.memory_photos, threads, tmp)
+            threads, lanes = result["summary"]["best_threads"], result["summary"]["best_lanes"]
+            m = memory_benchmark(engine, args.memory_photos, threads, tmp, lanes)
             m["threads_label"] = "1" if threads == 1 else f"all ({os.cpu_count()})"
             result["memory"] = m
         finally:
@@ -373,18 +374,18 @@ def main() -> int:
             e.run(np.asarray(Image.open(src / made[0]["file"])))
         bd = breakdown(engines[None], sorted(src.iterdir())[:3])
         print("breakdown", bd["median"], file=sys.stderr)
-        configs = [(False, None), (True, None), (True, 1), (False, 1)]
+        configs = [(False, None, 1), (True, None, 1), (True, 1, 1), (True, 1, 2), (True, None, 2), (False, 1, 1)]
         runs = {c: [] for c in configs}
         for rnd in range(args.rounds):
-            for pipelined, threads in configs:
-                res = run_config(engines[threads], src, tmp / "out", pipelined)
-                runs[(pipelined, threads)].append(res)
-                print(f"round {rnd} pipelined={pipelined} threads={threads}: {res['per_minute']} /min "
+            for pipelined, threads, lanes in configs:
+                res = run_config(engines[threads], src, tmp / "out", pipelined, lanes)
+                runs[(pipelined, threads, lanes)].append(res)
+                print(f"round {rnd} pipelined={pipelined} threads={threads} lanes={lanes}: {res['per_minute']} /min "
                       f"(cpu share {res['cpu_share']}, load {res['load']:.1f})", file=sys.stderr)
         out_configs = []
-        for (pipelined, threads), rs in runs.items():
+        for (pipelined, threads, lanes), rs in runs.items():
             best = max(rs, key=lambda x: x["per_minute"])
-            out_configs.append({"pipelined": pipelined, "threads": threads,
+            out_configs.append({"pipelined": pipelined, "threads": threads, "lanes": lanes,
                                 "threads_label": "1" if threads == 1 else f"all ({os.cpu_count()})",
                                 "best_per_minute": best["per_minute"],
                                 "median_per_minute": round(statistics.median(x["per_minute"] for x in rs), 2),
@@ -396,7 +397,8 @@ def main() -> int:
         best_pipe = max(pipes, key=lambda c: c["best_per_minute"])
         summary = {"ratio": round(best_pipe["best_per_minute"] / seq["best_per_minute"], 2),
                    "ratio_median": round(best_pipe["median_per_minute"] / seq["median_per_minute"], 2),
-                   "best_pipelined": f"threads={best_pipe['threads_label']}",
+                   "best_pipelined": f"threads={best_pipe['threads_label']}, lanes={best_pipe['lanes']}",
+                   "best_threads": best_pipe["threads"], "best_lanes": best_pipe["lanes"],
                    "sequential_per_photo": seq["per_file_median"],
                    "pipelined_per_photo": round(60 / best_pipe["best_per_minute"], 2)}
         result = {"machine": {"cpus": os.cpu_count(), "machine": platform.machine(), "load_before": load_before},
@@ -408,7 +410,7 @@ def main() -> int:
         if not args.no_memory:
             mem_threads = best_pipe["threads"]
             print(f"memory: {args.memory_photos} photos of 24 MP, threads={mem_threads}", file=sys.stderr)
-            m = memory_benchmark(engines[None], args.memory_photos, mem_threads, tmp)
+            m = memory_benchmark(engines[None], args.memory_photos, mem_threads, tmp, best_pipe["lanes"])
             m["threads_label"] = best_pipe["threads_label"]
             result["memory"] = m
         result["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -78,7 +78,8 @@ def test_bad_files_are_skipped_originals_untouched_and_nothing_redone(mixed, tmp
     def on_file(i, rep):
         on_disk.append(Manifest.load(opts.out_dir).entry(rep.input)["status"])
 
-    report = run_batch(engine, jobs, opts, on_file=on_file, manifest=manifest)
+    report = run_batch(engine, jobs, opts, on_file=on_file, manifest=manifest, lanes=2)
+    assert [f.input for f in report.files] == [str(j.src) for j in jobs]  # in job order, with two lanes too
     st = _status(report)
     assert st == {"a.png": "done", "b.jpg": "done", "corrupt.jpg": "failed", "huge.png": "failed",
                   "wall.png": "no_faces"}
@@ -137,8 +138,8 @@ def test_cancel_then_resume_skips_finished_photos_even_without_outputs(mixed, tm
     assert not Manifest.load(opts.out_dir).is_finished(jobs[0])
 
 
-@pytest.mark.parametrize("pipelined", [True, False])
-def test_pause_stops_picking_new_photos(mixed, tmp_path, engine, pipelined):
+@pytest.mark.parametrize("pipelined,lanes", [(True, 1), (False, 1), (True, 2)])
+def test_pause_stops_picking_new_photos(mixed, tmp_path, engine, pipelined, lanes):
     opts = BatchOptions(out_dir=tmp_path / "out")
     jobs = [j for j in plan([mixed], opts) if j.src.suffix != ".txt" and j.src.name in ("a.png", "b.jpg", "wall.png")]
     paused, started, files, states = threading.Event(), [], [], []
@@ -149,7 +150,7 @@ def test_pause_stops_picking_new_photos(mixed, tmp_path, engine, pipelined):
 
     result = {}
     t = threading.Thread(target=lambda: result.setdefault("r", run_batch(
-        engine, jobs, opts, on_file=lambda i, r: files.append(r), pause=paused.is_set, pipelined=pipelined,
+        engine, jobs, opts, on_file=lambda i, r: files.append(r), pause=paused.is_set, pipelined=pipelined, lanes=lanes,
         on_start=lambda i, j: started.append(i), on_paused=on_paused)))
     t.start()
     deadline = time.monotonic() + 20
@@ -170,8 +171,9 @@ def test_disk_full_stops_the_batch_with_a_clear_message(mixed, tmp_path, engine,
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    shutil.copy(mixed / "a.png", mixed / "c.png")
-    photos = [str(mixed / "a.png"), str(mixed / "sub" / "b.jpg"), str(mixed / "c.png")]
+    for name in "cde":
+        shutil.copy(mixed / "a.png", mixed / f"{name}.png")
+    photos = [str(mixed / "a.png"), str(mixed / "sub" / "b.jpg")] + [str(mixed / f"{n}.png") for n in "cde"]
     monkeypatch.setattr(os, "fsync", full)
     out = tmp_path / "out"
     code = main(["batch", *photos, "-o", str(out), "--quiet"])
@@ -180,14 +182,14 @@ def test_disk_full_stops_the_batch_with_a_clear_message(mixed, tmp_path, engine,
     assert code == 1 and "disk is full" in err
     rep = json.loads((out / "unmask-report.json").read_text())
     assert rep["files"][0]["status"] == "failed" and "disk is full" in rep["files"][0]["message"]
-    # Stopped instead of failing every photo (the one already in the pipeline may be reported too).
-    assert len(rep["files"]) <= 2 and "disk is full" in rep["stop_reason"]
+    # Stopped instead of failing every photo (those already in the two lanes may be reported too).
+    assert len(rep["files"]) <= 3 and "disk is full" in rep["stop_reason"]
     assert not [p for p in out.rglob("*") if ".part" in p.name]
     assert not (out / "a.png").exists()
     assert not json.loads((out / MANIFEST_NAME).read_text())["complete"]
     # Space freed: the same command resumes and finishes.
     assert main(["batch", *photos, "-o", str(out), "--quiet"]) == 0
-    assert (out / "a.png").exists() and (out / "b.jpg").exists() and (out / "c.png").exists()
+    assert all((out / n).exists() for n in ("a.png", "b.jpg", "c.png", "d.png", "e.png"))
 
 
 def test_permission_denied_stops_the_batch_with_a_clear_message(mixed, tmp_path, engine, monkeypatch):

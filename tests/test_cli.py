@@ -114,12 +114,14 @@ def test_pipelined_and_sequential_batches_write_identical_files(photo_folder, tm
     from unmask_studio.core.batch import BatchOptions, plan, run_batch
 
     outputs = {}
-    for pipelined in (True, False):
-        opts = BatchOptions(out_dir=tmp_path / f"out_{pipelined}", save_masks=True)
-        report = run_batch(engine, plan([photo_folder], opts), opts, pipelined=pipelined)
+    for pipelined, lanes in ((True, 1), (False, 1), (True, 2)):
+        opts = BatchOptions(out_dir=tmp_path / f"out_{pipelined}_{lanes}", save_masks=True)
+        jobs = plan([photo_folder], opts)
+        report = run_batch(engine, jobs, opts, pipelined=pipelined, lanes=lanes)
         assert [f.status for f in report.files].count("done") == 2
-        outputs[pipelined] = _digest(opts.out_dir)
-    assert outputs[True] == outputs[False]
+        assert [f.input for f in report.files] == [str(j.src) for j in jobs]  # reported in job order
+        outputs[(pipelined, lanes)] = _digest(opts.out_dir)
+    assert outputs[(True, 1)] == outputs[(False, 1)] == outputs[(True, 2)]
 
 
 def test_cancel_mid_batch_then_resume(photo_folder, tmp_path, engine):

@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QVBoxLayout, QWidget)
 
 from unmask_studio.core.batch import (FINISHED, REPORT_NAME, STATUS_TEXT, BatchClock, BatchInputError, BatchOptions,
-                                      BatchReport, FileReport, Job, Manifest, batch_threads, check_name_pattern,
-                                      format_duration, is_done, output_name, plan, run_batch, thumbnail)
+                                      BatchReport, FileReport, Job, Manifest, batch_lanes, batch_threads,
+                                      check_name_pattern, format_duration, is_done, output_name, plan, run_batch,
+                                      thumbnail)
 from unmask_studio.core.io import SUPPORTED_EXTENSIONS
 from unmask_studio.core.pipeline import Engine, Options
 from unmask_studio.app.settings import Settings
@@ -277,7 +278,7 @@ class BatchThread(QThread):
                 engine, self.jobs, self.opts, on_file=lambda i, r: self.file_done.emit(i, r),
                 cancel=self.cancel_event.is_set, pause=self.pause_event.is_set, manifest=self.manifest,
                 on_start=lambda i, j: self.file_started.emit(i), on_image=self._thumb,
-                on_paused=self.paused_changed.emit)
+                on_paused=self.paused_changed.emit, lanes=batch_lanes())
         except Exception as e:  # noqa: BLE001 - reported in the dialog, never kills the app
             log.exception("batch failed")
             self.failed.emit(f"The batch could not run: {e}")

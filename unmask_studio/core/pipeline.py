@@ -102,6 +102,13 @@ class Engine:
             self._inpainter = OnnxModel("inpainter", self._models_dir, self.options.threads)
         return self._inpainter
 
+    def lane(self) -> "Engine":
+        """An engine for a second batch lane: its own face finder (MediaPipe graphs are not thread-safe,
+        so one finder would serialise the lanes), the same ONNX sessions (loaded once, thread-safe)."""
+        twin = Engine(self.options, FaceFinder(), self._models_dir)
+        twin._segmenter, twin._inpainter = self.segmenter, self.inpainter
+        return twin
+
     def warm_up(self) -> None:
         """Load the detector and both models now (about a second) instead of on the first photo."""
         _ = self.finder, self.segmenter, self.inpainter
