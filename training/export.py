@@ -103,6 +103,19 @@ def export_inpainter(run="inpaint"):
     return state["step"]
 
 
+def quantize_inpainter(src=None, dst=None):
+    """Dynamic int8 weights (onnxruntime.quantization). Measured on 40 val faces: PSNR 23.15 vs 23.14 dB
+    (fp32), 4.9 vs 19.2 MB, but 125 vs 111 ms per face on 2 cores (ConvInteger is slower than MKL's fp32
+    convs here), so the app ships fp32 and this is an option for size-bound builds."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src = src or MODELS / "inpainter.onnx"
+    dst = dst or MODELS / "inpainter.int8.onnx"
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QUInt8)
+    print(f"quantized {dst} ({dst.stat().st_size / 1e6:.1f} MB)")
+    return dst
+
+
 def export_segmenter(run="segment"):
     state = load_state(RUNS / run)
     net = SegmenterNet()
@@ -117,10 +130,14 @@ def main(argv=None):
     ap.add_argument("--only", choices=["inpainter", "segmenter"])
     ap.add_argument("--inpaint-run", default="inpaint")
     ap.add_argument("--segment-run", default="segment")
+    ap.add_argument("--quantize", action="store_true",
+                    help="also write inpainter.int8.onnx (dynamic int8; not used by the app, see quantize_inpainter)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.only != "segmenter":
         print("inpainter step", export_inpainter(args.inpaint_run))
+        if args.quantize:
+            quantize_inpainter()
     if args.only != "inpainter":
         print("segmenter step", export_segmenter(args.segment_run))
     return 0
