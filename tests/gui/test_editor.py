@@ -56,6 +56,9 @@ class FakeEngine:
     def detect(self, rgb):
         return [self._face(rgb)] if self.with_faces else []
 
+    def face_in_box(self, rgb, box):
+        return Face(tuple(int(v) for v in box), 1.0, np.zeros((4, 2)), manual=True)
+
     def inpaint(self, rgb, faces, mask, progress=None, cancel=lambda: False, crops=None):
         out = rgb.copy()
         out[mask > 0] = (0, 255, 0)  # a colour the synthetic photos never contain
@@ -293,6 +296,40 @@ def test_no_faces_found_offers_add_face_box(qtbot, make_window, tmp_path):
     assert w.banner.action_btn.isVisible() and w.stack.count() == 0
     w.banner.action_btn.click()
     assert w.canvas.tool == "box"
+
+
+def test_clicking_a_face_box_on_the_canvas_selects_it(qtbot, make_window, tmp_path):
+    w = make_window()
+    open_photo(qtbot, w, photo_file(tmp_path))  # 240x180: the detected face is (60, 45)-(180, 135)
+    w.act_detect.trigger()
+    wait_idle(qtbot, w)
+    assert len(w.doc.faces) == 1 and w.doc.selected_face == -1
+    # A second face drawn by hand inside the first one's box (nested boxes: the smaller one wins).
+    w.set_tool("box")
+    vp = w.canvas.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 70, 55))
+    qtbot.mouseMove(vp, view_point(w, 110, 100))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 110, 100))
+    wait_idle(qtbot, w)
+    assert len(w.doc.faces) == 2 and w.doc.selected_face == 1
+    w.set_tool("pan")
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 160, 120))  # only in face 1's box
+    assert w.doc.selected_face == 0
+    assert w.canvas.face_items[0].pen().width() == 3 and w.canvas.face_items[1].pen().width() == 2
+    assert w.layers_panel.tree.currentItem().text(0).startswith("Face 1")  # the Layers panel follows
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 90, 80))  # inside both: the smaller
+    assert w.doc.selected_face == 1
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 20, 20))  # outside every box
+    assert w.doc.selected_face == -1
+    # A drag pans instead of selecting.
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 160, 120))
+    qtbot.mouseMove(vp, view_point(w, 100, 60))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 100, 60))
+    assert w.doc.selected_face == -1
+    # With the box tool a click selects too (a tiny drag is not a new face).
+    w.set_tool("box")
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 160, 120))
+    assert w.doc.selected_face == 0 and len(w.doc.faces) == 2
 
 
 # ----------------------------------------------------------------------------- window plumbing

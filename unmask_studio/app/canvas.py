@@ -19,6 +19,7 @@ from unmask_studio.app.document import Document
 MIN_ZOOM, MAX_ZOOM = 1 / 64, 32.0
 BACKGROUND = QColor(38, 39, 42)
 TOOLS = ("pan", "brush", "eraser", "box")
+CLICK_SLOP = 4  # view pixels a press may move and still count as a click (select) rather than a pan
 COMPARE_KEY = Qt.Key.Key_C  # hold to see the original
 
 
@@ -69,6 +70,7 @@ class Canvas(QGraphicsView):
         self.split: float | None = None  # 0..1 fraction of the width, None = no split view
         self._fit = True
         self._space = False
+        self._press_pos = QPoint()
         self._drag: str | None = None  # "pan" | "paint" | "box" while a mouse button is down
         self._last_pos = QPoint()
         self._box_start = QPointF()
@@ -250,6 +252,7 @@ class Canvas(QGraphicsView):
         if btn == Qt.MouseButton.MiddleButton or (btn == Qt.MouseButton.LeftButton and
                                                    (self._space or self.tool == "pan")):
             self._drag, self._last_pos = "pan", pos
+            self._press_pos = pos  # a click that does not move selects the face under it
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
         elif btn == Qt.MouseButton.LeftButton and self.doc.is_open and self.tool in ("brush", "eraser"):
             self._drag = "paint"
@@ -284,15 +287,33 @@ class Canvas(QGraphicsView):
 
     def mouseReleaseEvent(self, event) -> None:
         drag, self._drag = self._drag, None
+        pos = event.position().toPoint()
         if drag == "paint":
             self.stroke_finished.emit()
         elif drag == "box":
             self.rubber.hide()
             r = self.rubber.rect()
-            if r.width() >= 8 and r.height() >= 8:  # a click or tiny drag is not a face
+            if r.width() >= 8 and r.height() >= 8:
                 self.box_drawn.emit((int(r.left()), int(r.top()), int(r.right()), int(r.bottom())))
+            else:  # a click, not a face: select the face box under it, if any
+                self._select_at(pos)
+        elif drag == "pan" and event.button() == Qt.MouseButton.LeftButton and \
+                (pos - self._press_pos).manhattanLength() < CLICK_SLOP:
+            self._select_at(pos)
         self._update_cursor()
         event.accept()
+
+    def face_at(self, view_pos: QPoint) -> int:
+        """Index of the face whose box contains ``view_pos`` (the smallest, when boxes nest), or -1."""
+        p = self.mapToScene(view_pos)
+        hits = [it for it in self.face_items if it.isVisible() and it.rect().contains(p)]
+        if not hits:
+            return -1
+        return min(hits, key=lambda it: it.rect().width() * it.rect().height()).index
+
+    def _select_at(self, view_pos: QPoint) -> None:
+        if self.doc.is_open:
+            self.doc.select_face(self.face_at(view_pos))
 
     def dragEnterEvent(self, event) -> None:
         if _dropped_files(event):
