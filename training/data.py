@@ -15,7 +15,7 @@ from PIL import Image
 
 from training.framing import tight_to_loose
 from training.paths import CACHE, DATA, MODELS, celeba_files
-from training.synth import covering_mask, synthesize
+from training.synth import CHIN, covering_mask, synthesize, texture_layer
 
 SOURCE_SIZE = 192  # CelebA crops on disk
 
@@ -103,12 +103,51 @@ class SegmentSet(torch.utils.data.Dataset):
         img = cv2.warpAffine(load_face(self.files[i], big), A, (big, big), flags=cv2.INTER_AREA,
                              borderMode=cv2.BORDER_REFLECT101)
         lm = self.lms[i] * (big / SOURCE_SIZE) @ A[:, :2].T + A[:, 2]
+        if rng.random() < CLOTHING_RATE:
+            img = paint_clothing(img, lm, rng)
         if rng.random() < self.bare:
             from training.synth import jpeg
             out, mask = jpeg(img, int(rng.integers(60, 96))), np.zeros((big, big), np.uint8)
         else:
             out, mask, _ = synthesize(img, lm, rng)
         return to_seg_tensors(out, mask, self.size, rng if self.train else None)
+
+
+CLOTHING_RATE = 0.4
+# Shirt colours, weighted to where real photos fooled the segmenter: white and pale clothes right
+# under a white or light-blue mask (CelebA's mirrored necks never showed that).
+CLOTHING_COLOURS = [(245, 245, 245), (230, 232, 235), (215, 225, 240), (250, 250, 240), (200, 200, 205),
+                    (30, 30, 35), (60, 70, 90), (150, 40, 45), (90, 110, 80), (170, 140, 110)]
+
+
+def paint_clothing(img: np.ndarray, lm: np.ndarray, rng) -> np.ndarray:
+    """A collar, shirt or scarf-less coat below the jaw, painted *under* the covering that comes next.
+    Plain colour (mostly light) or a fabric texture, with a U/V neckline, soft shading and a soft edge."""
+    h, w = img.shape[:2]
+    cx, cy = lm[CHIN]
+    face_w = float(np.ptp(lm[:, 0]))
+    top = cy + rng.uniform(-0.05, 0.35) * face_w
+    depth = rng.uniform(0.0, 0.35) * face_w  # how far the neckline dips in the middle
+    half = rng.uniform(0.3, 0.8) * face_w
+    xs = np.arange(w, dtype=np.float32)
+    dip = depth * np.clip(1 - np.abs(xs - cx - rng.normal(0, 0.05) * face_w) / half, 0, 1) ** rng.uniform(0.7, 2.0)
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    region = (yy > top + dip[None, :]).astype(np.float32)
+    if not region.any():
+        return img
+    if rng.random() < 0.3:
+        layer = texture_layer(h, w, rng)
+    else:
+        c = np.array(CLOTHING_COLOURS[rng.integers(len(CLOTHING_COLOURS))], np.float32) + rng.normal(0, 8, 3)
+        layer = np.empty((h, w, 3), np.float32)
+        layer[:] = c
+    # Folds and light: low-frequency shading plus a little fabric noise.
+    shade = cv2.GaussianBlur(rng.normal(0, 1, (h // 8 + 1, w // 8 + 1)).astype(np.float32), (0, 0), 2)
+    shade = cv2.resize(shade, (w, h))
+    layer = layer * (1 + 0.08 * shade[..., None]) + rng.normal(0, 2.5, (h, w, 1))
+    a = cv2.GaussianBlur(region, (0, 0), rng.uniform(0.6, 2.0))[..., None]
+    out = img.astype(np.float32) * (1 - a) + np.clip(layer, 0, 255) * a
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def to_seg_tensors(rgb, mask, size, rng):

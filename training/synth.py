@@ -154,7 +154,7 @@ def _textures() -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(Image.open(f).convert("RGB"), np.float32) for f in files)
 
 
-def _texture_layer(h, w, rng) -> np.ndarray:
+def texture_layer(h, w, rng) -> np.ndarray:
     tex = _textures()[rng.integers(len(_textures()))]
     s = rng.uniform(0.3, 0.9)
     tex = cv2.resize(tex, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
@@ -174,7 +174,7 @@ def _colour_layer(kind, h, w, rng) -> np.ndarray:
         c = [(235, 235, 230), (245, 245, 245), (40, 40, 45), (225, 215, 200)][rng.integers(4)]
     else:
         if rng.random() < 0.45:
-            return _texture_layer(h, w, rng)
+            return texture_layer(h, w, rng)
         c = CLOTH_COLOURS[rng.integers(len(CLOTH_COLOURS))]
     c = np.clip(np.array(c, np.float32) + rng.normal(0, 10, 3), 0, 255)
     layer = np.empty((h, w, 3), np.float32)
@@ -267,7 +267,7 @@ def _template_layer(lm, fr: Frame, h, w, rng):
     rgb, alpha = warped[..., :3], warped[..., 3] / 255.0
     if "cloth" in t.name and rng.random() < 0.5:  # recolour the plain cloth template with a fabric
         grey = rgb.mean(-1, keepdims=True) / 255.0
-        rgb = _texture_layer(h, w, rng) * (0.4 + 0.8 * grey)
+        rgb = texture_layer(h, w, rng) * (0.4 + 0.8 * grey)
     return rgb, alpha
 
 

@@ -119,6 +119,8 @@ def test_batch_from_main_window_review_and_refine(qtbot, window, photos, tmp_pat
 
 def test_cancel_then_resume_and_pause(qtbot, window, photos, tmp_path):
     w = window
+    for name in ("d107.png", "e107.png", "f107.png"):  # more photos than the two lanes hold at once
+        shutil.copy(photos / "a107.png", photos / name)
     dlg = w.open_batch_dialog()
     out = tmp_path / "out"
     dlg.add_inputs([str(photos)])

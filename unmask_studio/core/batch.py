@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import queue
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 import os
@@ -520,11 +521,18 @@ def _run_lanes(engine: Engine, jobs: list[Job], opts: BatchOptions, manifest: Ma
     for _ in range(lanes - 1):
         engines.put(engine.lane())
 
-    def chain(i: int, job: Job) -> _Work:
+    halt = threading.Event()  # a failure that will repeat (disk full): lanes start nothing more
+
+    def chain(i: int, job: Job) -> _Work | None:
+        if cancel() or halt.is_set():
+            return None  # stopped before this lane got to it: not started, not reported
         eng = engines.get()
         try:
             on_start(i, job)
-            return _write(_process(eng, _load(job, opts, i, eng), cancel), opts, on_image)
+            w = _write(_process(eng, _load(job, opts, i, eng), cancel), opts, on_image)
+            if w.fatal:
+                halt.set()
+            return w
         finally:
             engines.put(eng)
 
@@ -536,7 +544,7 @@ def _run_lanes(engine: Engine, jobs: list[Job], opts: BatchOptions, manifest: Ma
             if fut is None:
                 return finish(i, skipped(job))
             w = fut.result()
-            return finish(i, w.rep, w.fatal)
+            return w is not None and finish(i, w.rep, w.fatal)
 
         running = True
         while running and (pending or inflight):
@@ -566,7 +574,8 @@ def _run_lanes(engine: Engine, jobs: list[Job], opts: BatchOptions, manifest: Ma
         for i, job, fut in inflight:
             if fut is not None and not fut.cancelled():
                 w = fut.result()
-                finish(i, w.rep, w.fatal)
+                if w is not None:
+                    finish(i, w.rep, w.fatal)
 
 
 def load_user_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
