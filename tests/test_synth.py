@@ -60,3 +60,29 @@ def test_same_seed_same_sample(faces):
     c = synth.synthesize(rgb, lm, np.random.default_rng(124))
     assert (a[0] == b[0]).all() and (a[1] == b[1]).all() and a[2] == b[2]
     assert not ((a[0] == c[0]).all() and (a[1] == c[1]).all())
+
+
+def test_clothing_goes_under_the_covering_and_any_layout_is_accepted(faces):
+    from training.data import paint_clothing
+
+    rgb, lm = faces[2]
+    # In the segmenter's looser framing (the face smaller, room below the chin), as SegmentSet draws it.
+    rgb = np.ascontiguousarray(np.pad(rgb, ((0, 128), (64, 64), (0, 0)), mode="edge")[::2, ::2])
+    lm = (lm + [64, 0]) / 2
+    rng = np.random.default_rng(11)
+    dressed = [paint_clothing(rgb, lm, rng) for _ in range(12)]
+    for d in dressed:
+        assert d.flags["C_CONTIGUOUS"] and d.dtype == np.uint8 and d.shape == rgb.shape
+    changed = [np.abs(d.astype(int) - rgb).mean(-1) > 20 for d in dressed]
+    chin_y = int(lm[synth.CHIN, 1])
+    # Clothes are painted below the jaw line, never over the eyes and forehead.
+    assert all(not c[: chin_y - 30].any() for c in changed)
+    assert sum(c[chin_y + 30:].mean() > 0.3 for c in changed) >= 3
+    # A photo in another memory layout (a channel-indexed view, as a recoloured texture is) is drawn
+    # on like a C-ordered one: OpenCV's drawing refuses non-contiguous arrays unless they are copied.
+    view = rgb[..., [0, 1, 2]]
+    assert not view.astype(np.float32).flags["C_CONTIGUOUS"]
+    out_a, mask_a, _ = synth.synthesize(view, lm, np.random.default_rng(5), kind="surgical", photographic=False)
+    out_b, mask_b, _ = synth.synthesize(rgb, lm, np.random.default_rng(5), kind="surgical", photographic=False)
+    np.testing.assert_array_equal(out_a, out_b)
+    np.testing.assert_array_equal(mask_a, mask_b)

@@ -147,7 +147,9 @@ def paint_clothing(img: np.ndarray, lm: np.ndarray, rng) -> np.ndarray:
     layer = layer * (1 + 0.08 * shade[..., None]) + rng.normal(0, 2.5, (h, w, 1))
     a = cv2.GaussianBlur(region, (0, 0), rng.uniform(0.6, 2.0))[..., None]
     out = img.astype(np.float32) * (1 - a) + np.clip(layer, 0, 255) * a
-    return np.clip(out, 0, 255).astype(np.uint8)
+    # C order: a recoloured texture (channel-permuted view) would otherwise pass its layout on, and
+    # OpenCV's drawing functions refuse non-contiguous images.
+    return np.ascontiguousarray(np.clip(out, 0, 255), dtype=np.uint8)
 
 
 def to_seg_tensors(rgb, mask, size, rng):

@@ -290,7 +290,7 @@ def synthesize(rgb: np.ndarray, lm: np.ndarray, rng: np.random.Generator, kind: 
     h, w = rgb.shape[:2]
     kind = kind or KINDS[rng.integers(len(KINDS))]
     fr = Frame.from_landmarks(lm)
-    img = rgb.astype(np.float32)
+    img = np.ascontiguousarray(rgb, dtype=np.float32)  # drawn on with OpenCV: must be C-contiguous
     loops = np.zeros((h, w), np.float32)
     if kind == "template":
         layer, alpha = _template_layer(lm, fr, h, w, rng)
