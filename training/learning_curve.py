@@ -53,6 +53,7 @@ def fit_per_doubling(rows: list[dict], key: str = "val_psnr", last: int = 6) -> 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--main-run", default="inpaint")
+    ap.add_argument("--also", nargs="*", default=["inpaint", "inpaint_gan"], help="other runs to draw")
     ap.add_argument("--ablation", nargs="*", default=["abl_mcsam_composite", "abl_plain_composite", "abl_mcsam_whole"])
     ap.add_argument("--images-per-cpu-hour", type=float, default=5.7 * 3600,
                     help="training throughput of one core at 128² (measured: 5.7 img/s)")
@@ -61,11 +62,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = {args.main_run: read_log(args.main_run), **{r: read_log(r) for r in args.ablation}}
+    runs = {args.main_run: read_log(args.main_run),
+            **{r: read_log(r) for r in args.also + args.ablation if r != args.main_run}}
     runs = {k: v for k, v in runs.items() if v}
     fit = fit_per_doubling(runs.get(args.main_run, []))
     result = {"runs": {k: [{m: r.get(m) for m in ("step", "gan", "val_psnr", "val_ssim", "val_l1")} for r in v]
@@ -95,11 +98,12 @@ def main(argv=None) -> int:
                      label=f"fit: {fit['per_doubling']:+.2f} dB per doubling")
     for ax, key, title in zip(axes, ("psnr", "ssim"), ("val PSNR (dB), 128², 200 faces", "val SSIM")):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels collide
         ax.set_xlabel("training images seen")
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")
         ax.axhline(PAPER[key], color="red", lw=1, ls=":", label=f"paper {PAPER[key]}")
-    axes[0].legend(fontsize=7, loc="lower right")
+    axes[0].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out)
