@@ -179,7 +179,9 @@ class Engine:
         crops = crops if crops is not None else self.crops(rgb, faces)
         holes = []
         for face in faces:
-            m = blend.to_crop(mask, face.matrix, S, border=cv2.BORDER_CONSTANT)
+            # Beyond the photo's edge the crop mirrors the photo in (to_crop), so it mirrors the mask
+            # too: a covering reflected there would otherwise be context the model copies from.
+            m = blend.to_crop(mask, face.matrix, S, border=cv2.BORDER_REFLECT101)
             # The model must not see remnants of the covering at the hole's edge: round up.
             holes.append(maskops.grow((m > 64).astype(np.float32), 1))
         results = [FaceResult(f, crop_input=c) for f, c in zip(faces, crops)]
