@@ -53,6 +53,7 @@ def fit_per_doubling(rows: list[dict], key: str = "val_psnr", last: int = 6) -> 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--main-run", default="inpaint")
+    ap.add_argument("--fit-run", default="inpaint", help="the reconstruction-only run the rate is fitted to")
     ap.add_argument("--also", nargs="*", default=["inpaint", "inpaint_gan"], help="other runs to draw")
     ap.add_argument("--ablation", nargs="*", default=["abl_mcsam_composite", "abl_plain_composite", "abl_mcsam_whole"])
     ap.add_argument("--images-per-cpu-hour", type=float, default=5.7 * 3600,
@@ -70,11 +71,11 @@ def main(argv=None) -> int:
     runs = {args.main_run: read_log(args.main_run),
             **{r: read_log(r) for r in args.also + args.ablation if r != args.main_run}}
     runs = {k: v for k, v in runs.items() if v}
-    fit = fit_per_doubling(runs.get(args.main_run, []))
+    fit = fit_per_doubling(runs.get(args.fit_run, []))
     result = {"runs": {k: [{m: r.get(m) for m in ("step", "gan", "val_psnr", "val_ssim", "val_l1")} for r in v]
                        for k, v in runs.items()}, "fit": fit, "paper": PAPER}
     if fit and fit["per_doubling"] > 0:
-        last = runs[args.main_run][-1]
+        last = max(runs[args.main_run] + runs.get(args.fit_run, []), key=lambda r: r["val_psnr"])
         need = (PAPER["psnr"] - last["val_psnr"]) / fit["per_doubling"]
         images = last["step"] * BATCH * 2 ** need
         result["extrapolation"] = {"doublings_needed": round(need, 1), "images": float(images),
