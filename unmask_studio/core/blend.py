@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unmask_studio.core.maskops import feather_outward
+from unmask_studio.core.maskops import bbox, feather_outward
 
 
 def crop_roi(matrix: np.ndarray, size: int, shape: tuple[int, int], margin: int = 2):
@@ -23,6 +23,11 @@ def crop_roi(matrix: np.ndarray, size: int, shape: tuple[int, int], margin: int 
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
+def crop_scale(matrix: np.ndarray) -> float:
+    """Crop pixels per image pixel of an image -> crop similarity (2x3)."""
+    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+
+
 def to_crop(image: np.ndarray, matrix: np.ndarray, size: int, interp=cv2.INTER_LINEAR,
             border=cv2.BORDER_REFLECT101) -> np.ndarray:
     """Warp ``image`` into the ``size``² crop. Large faces are first reduced with area averaging,
@@ -33,7 +38,7 @@ def to_crop(image: np.ndarray, matrix: np.ndarray, size: int, interp=cv2.INTER_L
     roi = image[y0:y1, x0:x1]
     M = matrix.astype(np.float64).copy()
     M[:, 2] += M[:, :2] @ np.array([x0, y0], np.float64)  # ROI pixel -> crop pixel
-    scale = float(np.sqrt(abs(np.linalg.det(M[:, :2]))))
+    scale = crop_scale(M)
     if scale < 0.5 and interp != cv2.INTER_NEAREST:
         f = min(1.0, 2 * scale)
         roi = cv2.resize(roi, (max(1, round(roi.shape[1] * f)), max(1, round(roi.shape[0] * f))),
@@ -53,7 +58,7 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     if x1 <= x0 or y1 <= y0 or not alpha_roi.any():
         return
     # Only the mask's box changes (plus room for the grain estimate's ring around the hole).
-    (by0, by1), (bx0, bx1) = _box(alpha_roi > 0, GRAIN_RING + 2)
+    (by0, by1), (bx0, bx1) = bbox(alpha_roi > 0, GRAIN_RING + 2)
     alpha_roi = alpha_roi[by0:by1, bx0:bx1]
     x0, y0, x1, y1 = x0 + bx0, y0 + by0, x0 + bx1, y0 + by1
     inv = cv2.invertAffineTransform(matrix)
@@ -74,14 +79,6 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
 
 
-def _box(where: np.ndarray, margin: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Row and column range of the True pixels, grown by ``margin`` and clipped to the array."""
-    rows, cols = np.flatnonzero(where.any(1)), np.flatnonzero(where.any(0))
-    h, w = where.shape
-    return ((max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)),
-            (max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)))
-
-
 def fill_outside_crop(image: np.ndarray, mask: np.ndarray, tight: np.ndarray, loose: np.ndarray, size: int,
                       feather_px: float, grain_seed: int | None = 0) -> None:
     """Fill, in place, the part of ``mask`` inside the loose (segmenter) crop that the tight
@@ -100,12 +97,10 @@ def fill_outside_crop(image: np.ndarray, mask: np.ndarray, tight: np.ndarray, lo
     rest = hole & ~reach
     if rest.sum() < 16:
         return
-    scale = min(1.0, float(np.sqrt(abs(np.linalg.det(tight[:, :2])))))  # crop px per image px
+    scale = min(1.0, crop_scale(tight))
     # Work on the residual's neighbourhood only: Telea's reach plus the feathered edge.
-    ys, xs = np.nonzero(rest)
     margin = int(np.ceil((12 + 3 * feather_px) / max(scale, 1e-6)))
-    by0, by1 = max(0, ys.min() - margin), min(rest.shape[0], ys.max() + margin + 1)
-    bx0, bx1 = max(0, xs.min() - margin), min(rest.shape[1], xs.max() + margin + 1)
+    (by0, by1), (bx0, bx1) = bbox(rest, margin)
     rest = rest[by0:by1, bx0:bx1]
     region = image[y0 + by0:y0 + by1, x0 + bx0:x0 + bx1]
     small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else region
@@ -131,7 +126,7 @@ MAX_GRAIN = 6.0  # grey levels; more than this is texture, not grain
 def _highpass_std(img: np.ndarray, where: np.ndarray) -> float:
     if where.sum() < 16:
         return 0.0
-    (y0, y1), (x0, x1) = _box(where, 4)
+    (y0, y1), (x0, x1) = bbox(where, 4)
     lum = cv2.transform(img[y0:y1, x0:x1], np.full((1, 3), 1 / 3, np.float32))
     hp = (lum - cv2.GaussianBlur(lum, (0, 0), 1.2))[where[y0:y1, x0:x1]]
     # Median absolute deviation: hair, eyebrows and edges in the ring must not count as grain.
@@ -155,8 +150,7 @@ def match_grain(orig: np.ndarray, filled: np.ndarray, alpha: np.ndarray, seed: i
     add = min(MAX_GRAIN, np.sqrt(max(0.0, s_orig ** 2 - s_fill ** 2)))
     if add < 0.3:
         return filled
-    ys, xs = np.nonzero(alpha > 0)  # noise only where it will be blended in
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    (y0, y1), (x0, x1) = bbox(alpha > 0)  # noise only where it will be blended in
     noise = np.random.default_rng(seed).normal(0.0, add, (y1 - y0, x1 - x0)).astype(np.float32)
     noise = noise - cv2.GaussianBlur(noise, (0, 0), 1.2) * 0.5  # sensor grain is fine, not blotchy
     out = filled.copy()

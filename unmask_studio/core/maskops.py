@@ -9,6 +9,15 @@ def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
+def bbox(where: np.ndarray, margin: int = 0) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Row and column range ((y0, y1), (x0, x1)) of the True pixels of a non-empty ``where``, grown by
+    ``margin`` and clipped to the array: where an operation on a sparse mask needs to look."""
+    rows, cols = np.flatnonzero(where.any(1)), np.flatnonzero(where.any(0))
+    h, w = where.shape[:2]
+    return ((max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)),
+            (max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)))
+
+
 def grow(mask: np.ndarray, px: int) -> np.ndarray:
     """Dilate by ``px`` pixels (negative shrinks)."""
     if px > 0:
@@ -29,13 +38,10 @@ def feather_outward(mask: np.ndarray, px: float) -> np.ndarray:
     r = int(np.ceil(px))
     k = 2 * (2 * r) + 1  # kernel spans +-2r: the soft edge ends within 3r of the mask
     out = mask.copy()
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if not len(rows):
+    if not mask.any():
         return out
     # Only the mask's box grown by the reach can change; dilate on uint8 (several times faster).
-    h, w = mask.shape[:2]
-    y0, y1 = max(0, rows[0] - 3 * r), min(h, rows[-1] + 3 * r + 1)
-    x0, x1 = max(0, cols[0] - 3 * r), min(w, cols[-1] + 3 * r + 1)
+    (y0, y1), (x0, x1) = bbox(mask > 0, 3 * r)
     sub = mask[y0:y1, x0:x1]
     if sub.dtype == np.uint8:
         blurred = cv2.GaussianBlur(grow(sub, r), (k, k), px / 1.5)

@@ -216,12 +216,11 @@ class Engine:
         """Grain only where the 256² result is enlarged noticeably (a face much larger than the crop):
         there the fill is smoother than the photo. At about the crop's size the model's own texture
         matches, and added noise would only take detail away."""
-        crop_px_per_image_px = float(np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))))
-        return self.options.grain and crop_px_per_image_px < GRAIN_BELOW_SCALE
+        return self.options.grain and blend.crop_scale(face.matrix) < GRAIN_BELOW_SCALE
 
     def _alpha(self, mask: np.ndarray, face: Face, roi) -> np.ndarray:
         """Blend weight over the face's region: the mask, feathered outwards by a crop-relative width."""
-        scale = float(np.sqrt(abs(np.linalg.det(face.matrix[:, :2]))))  # crop px per image px
+        scale = blend.crop_scale(face.matrix)
         x0, y0, x1, y1 = roi
         sub = mask[y0:y1, x0:x1].astype(np.float32) / 255
         return maskops.feather_outward(sub, self.options.feather_px / max(scale, 1e-6))
