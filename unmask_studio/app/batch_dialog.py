@@ -266,6 +266,7 @@ class BatchThread(QThread):
         self._engine_provider, self.jobs, self.opts, self.manifest = engine_provider, jobs, opts, manifest
         self.cancel_event, self.pause_event = threading.Event(), threading.Event()
         self.report: BatchReport | None = None
+        self.lanes = batch_lanes()
 
     def run(self) -> None:
         from unmask_studio.app.workers import _yield_cpu_to_gui
@@ -278,7 +279,7 @@ class BatchThread(QThread):
                 engine, self.jobs, self.opts, on_file=lambda i, r: self.file_done.emit(i, r),
                 cancel=self.cancel_event.is_set, pause=self.pause_event.is_set, manifest=self.manifest,
                 on_start=lambda i, j: self.file_started.emit(i), on_image=self._thumb,
-                on_paused=self.paused_changed.emit, lanes=batch_lanes())
+                on_paused=self.paused_changed.emit, lanes=self.lanes)
         except Exception as e:  # noqa: BLE001 - reported in the dialog, never kills the app
             log.exception("batch failed")
             self.failed.emit(f"The batch could not run: {e}")
@@ -807,9 +808,12 @@ class BatchDialog(QDialog):
     def _on_started(self, i: int) -> None:
         if self.clock is None:
             self.clock = BatchClock()
-        for k, r in enumerate(self.model.rows):  # the previous photo is now with the encoder
-            if r.status == "working" and k != i:
-                self.model.update_row(k, status="saving")
+        # One pipeline: the previous photo is now with the encoder. With lanes, every photo in flight
+        # is still being worked on by its own lane (each lane writes before it starts the next).
+        if self.worker is not None and self.worker.lanes == 1:
+            for k, r in enumerate(self.model.rows):
+                if r.status == "working" and k != i:
+                    self.model.update_row(k, status="saving")
         self.model.update_row(i, status="working", message="")
         if self.table.isVisible():
             self.table.scrollTo(self.proxy.mapFromSource(self.model.index(i, 0)))
