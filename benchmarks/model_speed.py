@@ -1,6 +1,6 @@
 """Per-face latency of the shipped ONNX models in onnxruntime (CPU), at the contract's 256² crop.
 
-    python -m benchmarks.model_speed [--repeats 30] [--models-dir resources/models] [--compare OTHER.onnx ...]
+    python -m benchmarks.model_speed [--repeats 30] [--models-dir unmask_studio/resources/models] [--compare OTHER.onnx ...]
 
 For each model: median and p90 milliseconds per call for one face (batch 1) and per face in a batch of
 4, with onnxruntime on 1 thread and on all cores, interleaved (so background load hits all alike).
@@ -49,7 +49,7 @@ def feed(name: str, n: int, size: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=30)
-    ap.add_argument("--models-dir", type=Path, default=REPO / "resources" / "models")
+    ap.add_argument("--models-dir", type=Path, default=REPO / "unmask_studio" / "resources" / "models")
     ap.add_argument("--compare", type=Path, nargs="*", default=[])
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     args = ap.parse_args(argv)

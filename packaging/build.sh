@@ -48,7 +48,7 @@ UNMASK_BUILD_GPU=$GPU UNMASK_BUILD_ONEFILE=$ONEFILE \
 
 if [[ $ONEFILE == 0 && "$(uname -s)" == Linux ]]; then
   # Desktop integration files beside the executable (see packaging/README.md, "Linux desktop entry").
-  cp "$ROOT/packaging/unmask-studio.desktop" "$ROOT/resources/icons/unmask-studio.png" "$dist/UnmaskStudio/"
+  cp "$ROOT/packaging/unmask-studio.desktop" "$ROOT/unmask_studio/resources/icons/unmask-studio.png" "$dist/UnmaskStudio/"
 fi
 out="$dist/UnmaskStudio"
 echo "Built $out in $(( $(date +%s) - start )) s; size $(du -sh "$out" | cut -f1)"

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 OUT = Path(__file__).resolve().parent / "icons"
-APP_ICONS = Path(__file__).resolve().parents[1] / "resources" / "icons"  # the window icon the app loads
+APP_ICONS = Path(__file__).resolve().parents[1] / "unmask_studio" / "resources" / "icons"  # the window icon the app loads
 S = 1024  # drawing size; the PNG is 256 px
 
 

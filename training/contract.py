@@ -2,7 +2,7 @@
 
 The aligned crop is defined by where CelebA faces sit in their crops (median face-mesh landmarks over
 celeba/train), so the app aligns real faces to exactly the framing the models were trained on.
-``python -m training.contract`` writes ``resources/models/contract.json``; the app reads it, and a test
+``python -m training.contract`` writes ``unmask_studio/resources/models/contract.json``; the app reads it, and a test
 pins model files against it. This is the only thing training and the app share.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Evaluate the shipped inpainter (resources/models/inpainter.onnx, onnxruntime on the CPU) as Yang 2024 does.
+"""Evaluate the shipped inpainter (unmask_studio/resources/models/inpainter.onnx, onnxruntime on the CPU) as Yang 2024 does.
 
     python -m training.evaluate [--n 500] [--out benchmarks/out] [--contact-sheet sheet.png]
 

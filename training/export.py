@@ -1,9 +1,9 @@
-"""Export trained checkpoints to the ONNX files the app ships (``resources/models``).
+"""Export trained checkpoints to the ONNX files the app ships (``unmask_studio/resources/models``).
 
     python -m training.export                 # both models from training/runs/{inpaint,segment}
     python -m training.export --only segmenter
 
-Names, shapes and ranges follow ``resources/models/contract.json`` (written by ``training.contract``);
+Names, shapes and ranges follow ``unmask_studio/resources/models/contract.json`` (written by ``training.contract``);
 the batch dimension is dynamic so the app can run several faces at once. The exported graph is
 checked against PyTorch on random input before it replaces the shipped file.
 """
@@ -174,7 +174,7 @@ def main(argv=None):
     ap.add_argument("--inpaint-run", default="inpaint")
     ap.add_argument("--segment-run", default="segment")
     ap.add_argument("--no-colour-match", action="store_true", help="export the bare generator (for ablations)")
-    ap.add_argument("--out", type=Path, default=None, help="inpainter path (default resources/models/inpainter.onnx)")
+    ap.add_argument("--out", type=Path, default=None, help="inpainter path (default unmask_studio/resources/models/inpainter.onnx)")
     ap.add_argument("--quantize", action="store_true",
                     help="also write inpainter.int8.onnx (dynamic int8; not used by the app, see quantize_inpainter)")
     args = ap.parse_args(argv)

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("UNMASK_DATA", REPO.parent / "shared" / "data"))
 CACHE = Path(os.environ.get("UNMASK_CACHE", REPO / "training" / ".cache"))
 RUNS = REPO / "training" / "runs"
-MODELS = REPO / "resources" / "models"
+MODELS = REPO / "unmask_studio" / "resources" / "models"
 
 
 def celeba_files(split: str) -> list[Path]:

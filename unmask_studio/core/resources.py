@@ -1,8 +1,10 @@
-"""Where bundled resources live, in a source checkout and inside a PyInstaller bundle."""
+"""Where bundled resources (models, icons) live: package data in a checkout, a wheel or a pip/pipx
+install, and ``sys._MEIPASS/resources`` inside a PyInstaller bundle."""
 from __future__ import annotations
 
 import os
 import sys
+from importlib import resources as _ilr
 from pathlib import Path
 
 
@@ -12,7 +14,9 @@ def resources_dir() -> Path:
     bundle = getattr(sys, "_MEIPASS", None)  # PyInstaller unpacks data files here
     if bundle:
         return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    # Package data: a real directory for every install we support (checkout, wheel, pipx); zipped
+    # installs are not supported because onnxruntime needs a file path.
+    return Path(str(_ilr.files("unmask_studio") / "resources"))
 
 
 def models_dir() -> Path:
