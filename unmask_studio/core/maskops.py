@@ -5,6 +5,31 @@ import cv2
 import numpy as np
 
 
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), in pixels: the editor's box convention
+
+
+def union(a: Rect | None, b: Rect | None) -> Rect | None:
+    """Smallest box holding both (None = empty)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def nonzero_rect(mask: np.ndarray, margin: int = 0) -> Rect | None:
+    """Box of the non-zero (or True) pixels of a 2-D array grown by ``margin`` and clipped, None if none.
+
+    cv2.boundingRect scans 24 MP in a few milliseconds, several times faster than numpy's any()."""
+    if mask.dtype == np.bool_:
+        mask = mask.view(np.uint8)
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask))
+    if w == 0 or h == 0:
+        return None
+    H, W = mask.shape
+    return max(0, x - margin), max(0, y - margin), min(W, x + w + margin), min(H, y + h + margin)
+
+
 def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
