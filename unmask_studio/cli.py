@@ -46,8 +46,8 @@ def _batch_parser(sub) -> None:
 def run_batch_cli(args) -> int:
     from tqdm import tqdm
 
-    from unmask_studio.core.batch import (BatchInputError, BatchOptions, Manifest, batch_lanes, batch_threads, plan,
-                                          run_batch)
+    from unmask_studio.core.batch import (REPORT_NAME, BatchInputError, BatchOptions, Manifest, batch_lanes,
+                                          batch_threads, check_report_path, plan, run_batch)
     from unmask_studio.core.pipeline import Engine, Options
 
     out_dir = Path(args.output)
@@ -63,6 +63,8 @@ def run_batch_cli(args) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         if not os.access(out_dir, os.W_OK):
             raise BatchInputError(f"Cannot write to {out_dir}: permission denied.")
+        report_path = Path(args.report) if args.report else out_dir / REPORT_NAME
+        check_report_path(report_path, jobs, args.inputs, opts)
     except (BatchInputError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -101,7 +103,6 @@ def run_batch_cli(args) -> int:
     finally:
         bar.close()
         signal.signal(signal.SIGINT, old)
-    report_path = Path(args.report) if args.report else out_dir / "unmask-report.json"
     try:
         report.write(report_path)
     except OSError as e:

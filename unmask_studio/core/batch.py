@@ -17,7 +17,7 @@ import json
 import queue
 import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import shutil
 import string
@@ -25,13 +25,13 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 import numpy as np
 
 from unmask_studio.core.io import (ImageLoadError, ImageSaveError, is_supported, load_image, save_image,
                                    SUPPORTED_EXTENSIONS)
-from unmask_studio.core.pipeline import Cancelled, Engine
+from unmask_studio.core.pipeline import Cancelled, Engine, Result
 
 MASK_SUFFIX = ".mask.png"
 MANIFEST_NAME = ".unmask-batch.json"
@@ -182,14 +182,71 @@ def plan(inputs: Iterable[str | Path], opts: BatchOptions) -> list[Job]:
             jobs.append(Job(src, out_dir / output_name(src, opts)))
         else:
             raise BatchInputError(f"{src.name} is not a supported image ({', '.join(SUPPORTED_EXTENSIONS)}).")
-    seen: dict[Path, Path] = {}
     for j in jobs:
         if j.dst.resolve() == j.src.resolve():
             raise BatchInputError(f"Output {j.dst} would replace its input; choose another output folder.")
-        if j.dst in seen:  # same stem from two inputs: keep both, distinctly named
-            j.dst = j.dst.with_name(f"{j.dst.stem}_{len(seen)}{j.dst.suffix}")
-        seen[j.dst] = j.src
+    _make_outputs_unique(jobs, opts)
     return jobs
+
+
+def mask_path(dst: Path) -> Path:
+    """Where ``--save-masks`` writes the removal mask of the output ``dst``."""
+    return dst.with_name(dst.stem + MASK_SUFFIX)
+
+
+def _path_key(p: Path) -> str:
+    # Case-folded: on Windows and macOS "A.jpg" and "a.jpg" are the same file.
+    return os.path.normcase(str(p)).casefold()
+
+
+def _make_outputs_unique(jobs: list[Job], opts: BatchOptions) -> None:
+    """Give every job files of its own: its output and, with ``save_masks``, its ``.mask.png`` (which
+    may be another input's output name: ``x.jpg``'s mask vs the photo ``x.mask.png``). The first job
+    keeps its name; a later one gets ``_2``, ``_3``... picked so it also avoids every other job's
+    natural name (else ``a_2.jpg`` from one folder and a renamed ``a.jpg`` from another collide)."""
+    def files(dst: Path) -> list[str]:
+        return [_path_key(dst)] + ([_path_key(mask_path(dst))] if opts.save_masks else [])
+
+    natural = {_path_key(j.dst) for j in jobs}
+    claimed: set[str] = set()
+    for j in jobs:
+        dst, n = j.dst, 2
+        while any(k in claimed for k in files(dst)) or (dst != j.dst and any(k in natural for k in files(dst))):
+            dst, n = j.dst.with_name(f"{j.dst.stem}_{n}{j.dst.suffix}"), n + 1
+        j.dst = dst
+        claimed.update(files(dst))
+
+
+def check_report_path(report: Path, jobs: list[Job], inputs: Iterable[str | Path], opts: BatchOptions) -> None:
+    """Raise BatchInputError unless the JSON report can go to ``report`` without touching anything else:
+    not an input (``--report *.jpg`` swallows the first photo as its value), not a planned output, not
+    a symlink (written through, it could replace a file anywhere), not some other existing file."""
+    name = f"The report {report}"
+    if os.path.islink(report):
+        raise BatchInputError(f"{name} is a symbolic link; give the report a path of its own.")
+    if not report.parent.is_dir():
+        raise BatchInputError(f"{name} cannot be written: the folder {report.parent} does not exist.")
+    if report.is_dir():
+        raise BatchInputError(f"{name} is a folder; give a file name such as report.json.")
+    if is_supported(report):
+        raise BatchInputError(f"{name} would be a photo's name; the report is JSON (e.g. report.json). "
+                              "Did --report swallow a photo?")
+    taken = {Path(p).resolve() for p in inputs} | {j.src.resolve() for j in jobs} | \
+        {j.dst.resolve() for j in jobs} | {mask_path(j.dst).resolve() for j in jobs} | \
+        {(Path(opts.out_dir) / MANIFEST_NAME).resolve()}
+    if report.resolve() in taken:
+        raise BatchInputError(f"{name} is one of the batch's inputs or outputs; choose another report file.")
+    if report.exists() and not _is_report(report):
+        raise BatchInputError(f"{name} exists and is not an Unmask Studio report; it is not replaced. "
+                              "Choose another report file.")
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_bytes()[:50_000_000])
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "files" in data and "counts" in data
 
 
 def find_user_mask(masks_dir: Path, src: Path) -> Path | None:
@@ -206,14 +263,33 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _write_json_atomic(path: Path, data: dict, indent: int | None = 1) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], None], durable: bool = True) -> None:
+    """Write ``path`` through a temp file beside it, renamed over it once complete (and, ``durable``,
+    on disk), so a crash leaves the old file or the new one, never half of one. The bookkeeping JSON
+    is not ``durable``: it is rewritten after every photo and an fsync can take 20+ ms; a manifest
+    lost to a power cut only makes the next run report existing outputs instead of trusting them. The temp file is created afresh
+    (O_EXCL, after removing a stale one): a planted symlink there is never written through, and the
+    rename replaces a symlink at ``path`` itself rather than the file it points to."""
     tmp = path.with_name(f".{path.name}.part")
     try:
-        tmp.write_text(json.dumps(data, indent=indent))
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
         raise
+
+
+def _write_json_atomic(path: Path, data: dict, indent: int | None = 1) -> None:
+    atomic_write(path, lambda f: f.write(json.dumps(data, indent=indent).encode()), durable=False)
 
 
 def _source_stamp(src: Path) -> list[int] | None:
@@ -242,6 +318,9 @@ class Manifest:
                              "complete": False, "inputs": [], "options": {}, "total": 0, "files": {}}
         self.save_error = ""  # last failure to write the manifest (the batch itself goes on)
         self._last_save, self._save_cost = -1e9, 0.0
+        # output path -> the input (key of ``files``) whose result it holds
+        self._writers = {e["output"]: k for k, e in self.data["files"].items()
+                         if isinstance(e, dict) and e.get("output")}
 
     @property
     def path(self) -> Path:
@@ -290,9 +369,24 @@ class Manifest:
             return False  # the photo changed since
         return e.get("output") is None or Path(e["output"]).exists()
 
+    def writer_of(self, output: Path) -> str | None:
+        """The input (absolute path) whose result a batch wrote to ``output``, if any is recorded."""
+        return self._writers.get(str(output))
+
+    def written_by_interrupted_run(self, output: Path) -> bool:
+        """``output`` appeared while this batch was unfinished (a huge batch records photos with an
+        output lazily, so a crash can leave outputs the manifest does not list yet)."""
+        since = self.data.get("incomplete_since_ns")
+        try:
+            return since is not None and output.stat().st_mtime_ns >= since
+        except OSError:
+            return False
+
     # --- writing
     def begin(self, inputs: Iterable[str | Path], opts: BatchOptions, total: int) -> None:
         """Start (or continue) a run: entries of earlier runs are kept, they are what makes resuming work."""
+        if self.data.get("complete", True) or "incomplete_since_ns" not in self.data:
+            self.data["incomplete_since_ns"] = time.time_ns()
         self.data.update(inputs=[str(Path(p).absolute()) for p in inputs], options=opts.to_json(), total=total,
                          complete=False, started=_now())
         self.save()
@@ -304,6 +398,12 @@ class Manifest:
             return  # keep what the run that did it knew (faces, seconds)
         if rep.status == "cancelled":
             return  # nothing happened to it
+        if rep.output is not None:
+            # The output now holds this photo's result: whatever photo it held before is no longer done.
+            previous = self._writers.get(rep.output)
+            if previous is not None and previous != key:
+                self.data["files"].pop(previous, None)
+            self._writers[rep.output] = key
         self.data["files"][key] = {**asdict(rep), "dst": str(job.dst), "source": _source_stamp(job.src)}
         # Rewritten after every file. Only for huge batches, where the JSON itself takes a while to
         # write, a save may be left to a later file: photos with an output are found finished by their
@@ -316,6 +416,8 @@ class Manifest:
 
     def finish(self, complete: bool) -> None:
         self.data["complete"] = complete
+        if complete:
+            self.data.pop("incomplete_since_ns", None)
         self.save()
 
     def save(self) -> None:
@@ -394,6 +496,7 @@ class _Work:
     faces: list | None = None  # found on the loading thread, so detection overlaps the previous photo
     index: int = -1
     fatal: str = ""  # set when the failure will repeat for every file (disk full, no permission)
+    no_user_mask: str = ""  # with a masks folder: why this photo has no mask (it passes through unchanged)
 
 
 def _fatal_reason(e: BaseException) -> str:
@@ -434,10 +537,8 @@ def _load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None =
         w.img = load_image(job.src)
         if opts.masks_dir:
             mpath = find_user_mask(Path(opts.masks_dir), job.src)
-            if mpath is None:
-                w.rep.status, w.rep.output = "no_mask", None
-                w.rep.message = f"no mask named {job.src.stem}.* in {opts.masks_dir}"
-                w.img = None
+            if mpath is None:  # like any photo without a mask: copied unchanged (or skipped)
+                w.no_user_mask = f"no mask named {job.src.stem}.* in {opts.masks_dir}"
                 return w
             w.mask = load_user_mask(mpath, w.img.rgb.shape[:2])
         if engine is not None:
@@ -454,7 +555,10 @@ def _process(engine: Engine, w: _Work, cancel: Callable[[], bool]) -> _Work:
         return w
     t0 = time.perf_counter()
     try:
-        w.result = engine.run(w.img.rgb, mask=w.mask, faces=w.faces, cancel=cancel)
+        if w.no_user_mask:
+            w.result = Result(w.img.rgb, np.zeros(w.img.rgb.shape[:2], np.uint8), [])
+        else:
+            w.result = engine.run(w.img.rgb, mask=w.mask, faces=w.faces, cancel=cancel)
     except Exception as e:  # noqa: BLE001
         return _fail(w, e)
     finally:
@@ -477,7 +581,9 @@ def _write(w: _Work, opts: BatchOptions, on_image: ImageFn | None = None) -> _Wo
         result, job = w.result, w.job
         rep.faces = len(result.faces)
         changed = bool(result.mask.any()) and bool(result.faces)
-        if not result.faces:
+        if w.no_user_mask:
+            rep.status, rep.message = "no_mask", w.no_user_mask
+        elif not result.faces:
             rep.status, rep.message = "no_faces", "no face found"
         else:
             rep.status = "done" if changed else "no_mask"
@@ -495,7 +601,7 @@ def _write(w: _Work, opts: BatchOptions, on_image: ImageFn | None = None) -> _Wo
             like = w.img if opts.keep_metadata else replace(w.img, exif=None, icc_profile=None)
             save_image(job.dst, result.image, like=like, quality=opts.quality, alpha=w.img.alpha)
         if opts.save_masks and changed:
-            save_image(job.dst.with_name(job.dst.stem + MASK_SUFFIX), np.repeat(result.mask[..., None], 3, -1))
+            save_image(mask_path(job.dst), np.repeat(result.mask[..., None], 3, -1))
         if on_image is not None:
             on_image(w.index, result.image)
     except Exception as e:  # noqa: BLE001
@@ -512,7 +618,7 @@ def process_one(engine: Engine, job: Job, opts: BatchOptions, cancel: Callable[[
 
 
 def _run_lanes(engine: Engine, jobs: list[Job], opts: BatchOptions, manifest: Manifest | None, lanes: int,
-               finish, skipped, wait_while_paused, report: BatchReport, cancel, pause, on_start, on_image) -> None:
+               finish, wait_while_paused, report: BatchReport, cancel, pause, on_start, on_image) -> None:
     """``run_batch`` with ``lanes`` photos in flight (see there). At most ``lanes`` photos hold pixels
     at a time; one more job per lane waits in the pool's queue (no pixels) so a lane never idles while
     the oldest photo is still being reported."""
@@ -537,12 +643,12 @@ def _run_lanes(engine: Engine, jobs: list[Job], opts: BatchOptions, manifest: Ma
             engines.put(eng)
 
     pending = deque(enumerate(jobs))  # not handed to a lane yet
-    inflight: deque = deque()  # (i, job, future or None for a job done in an earlier run), in job order
+    inflight: deque = deque()  # (i, job, future, or the report of a job not to process), in job order
     with ThreadPoolExecutor(lanes, thread_name_prefix="unmask-lane") as pool:
         def report_oldest() -> bool:
             i, job, fut = inflight.popleft()
-            if fut is None:
-                return finish(i, skipped(job))
+            if isinstance(fut, FileReport):
+                return finish(i, fut)
             w = fut.result()
             return w is not None and finish(i, w.rep, w.fatal)
 
@@ -553,7 +659,7 @@ def _run_lanes(engine: Engine, jobs: list[Job], opts: BatchOptions, manifest: Ma
                 break
             if pause():
                 # Take back what no lane has started (it holds nothing), finish what has started.
-                while inflight and (inflight[-1][2] is None or inflight[-1][2].cancel()):
+                while inflight and (isinstance(inflight[-1][2], FileReport) or inflight[-1][2].cancel()):
                     i, job, _ = inflight.pop()
                     pending.appendleft((i, job))
                 while inflight and running:
@@ -563,16 +669,16 @@ def _run_lanes(engine: Engine, jobs: list[Job], opts: BatchOptions, manifest: Ma
                 continue
             while pending and len(inflight) < 2 * lanes:
                 i, job = pending.popleft()
-                done = is_done(job, opts, manifest)
-                inflight.append((i, job, None if done else pool.submit(chain, i, job)))
+                pre = precheck(job, opts, manifest)
+                inflight.append((i, job, pre if pre is not None else pool.submit(chain, i, job)))
             running = report_oldest()
         # Stopped early: jobs no lane has started are dropped (nothing was written for them); photos
         # being processed finish (or see the cancel) and are reported, so no output goes unrecorded.
         for _, _, fut in inflight:
-            if fut is not None:
+            if isinstance(fut, Future):
                 fut.cancel()
         for i, job, fut in inflight:
-            if fut is not None and not fut.cancelled():
+            if isinstance(fut, Future) and not fut.cancelled():
                 w = fut.result()
                 if w is not None:
                     finish(i, w.rep, w.fatal)
@@ -588,20 +694,50 @@ def load_user_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _atomic_copy(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.part")
     try:
-        shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
+        with open(src, "rb") as f_in:
+            atomic_write(dst, lambda f_out: shutil.copyfileobj(f_in, f_out, 1 << 20))
+        shutil.copystat(src, dst)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise ImageSaveError(f"Could not write {dst}: {e.strerror or e}") from e
 
 
-def is_done(job: Job, opts: BatchOptions, manifest: Manifest | None = None) -> bool:
-    """Finished earlier: the output exists, or the manifest says so (photos that wrote no output)."""
+def precheck(job: Job, opts: BatchOptions, manifest: Manifest | None = None) -> FileReport | None:
+    """What earlier runs mean for ``job``: None to process it; else its report without processing it,
+    "skipped" when this photo was finished before, "failed" when its output path holds a file that is
+    not this photo's result (another photo's, or one no batch wrote), which is never replaced unless
+    ``overwrite`` says so. With a manifest a photo is known by its path, size and mtime, not by the
+    name of its output; without one (library callers) an existing output counts as done."""
     if opts.overwrite:
-        return False
-    return job.dst.exists() or (manifest is not None and manifest.is_finished(job))
+        return None
+    if manifest is None:
+        return _skipped(job) if job.dst.exists() else None
+    if manifest.is_finished(job):
+        return _skipped(job)
+    if not os.path.lexists(job.dst):
+        return None
+    writer = manifest.writer_of(job.dst)
+    if writer == str(Path(job.src).absolute()):
+        return None  # this photo's own earlier result, and the photo changed since: redo it
+    if writer is None and manifest.written_by_interrupted_run(job.dst):
+        return _skipped(job)
+    if writer is None:
+        why = "already exists in the output folder and was not written from this photo"
+    else:
+        why = f"holds the result of another photo ({writer})"
+    return FileReport(str(job.src), None, "failed", message=f"{job.dst.name} {why}; it is kept. Choose another "
+                      "output folder, or use --overwrite to replace it.")
+
+
+def _skipped(job: Job) -> FileReport:
+    return FileReport(str(job.src), str(job.dst), "skipped", message="done in an earlier run")
+
+
+def is_done(job: Job, opts: BatchOptions, manifest: Manifest | None = None) -> bool:
+    """Finished earlier: the manifest says so (photos without an output too) or, without a manifest,
+    the output exists."""
+    pre = precheck(job, opts, manifest)
+    return pre is not None and pre.status == "skipped"
 
 
 def thumbnail(rgb: np.ndarray, max_side: int = 96) -> np.ndarray:
@@ -658,9 +794,6 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
             report.stop_reason, report.interrupted = fatal, True
         return not report.interrupted
 
-    def skipped(job: Job) -> FileReport:
-        return FileReport(str(job.src), str(job.dst), "skipped", message="done in an earlier run")
-
     def wait_while_paused() -> None:
         if not pause() or cancel():
             return
@@ -671,8 +804,9 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
 
     if not pipelined:
         for i, job in enumerate(jobs):
-            if is_done(job, opts, manifest):
-                if not finish(i, skipped(job)):
+            pre = precheck(job, opts, manifest)
+            if pre is not None:
+                if not finish(i, pre):
                     break
                 continue
             wait_while_paused()
@@ -684,7 +818,7 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
             if not finish(i, w.rep, w.fatal):
                 break
     elif lanes > 1:
-        _run_lanes(engine, jobs, opts, manifest, lanes, finish, skipped, wait_while_paused, report,
+        _run_lanes(engine, jobs, opts, manifest, lanes, finish, wait_while_paused, report,
                    cancel, pause, on_start, on_image)
     else:
         with ThreadPoolExecutor(1, thread_name_prefix="unmask-load") as loader, \
@@ -696,13 +830,13 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
             def top_up():
                 # One photo decoded ahead is enough (decoding + detection take less time than the rest
                 # of the engine); a second would only hold another full-size image in memory.
-                while not any(f is not None for _, _, f in loads) and len(loads) < 64:
+                while not any(isinstance(f, Future) for _, _, f in loads) and len(loads) < 64:
                     nxt = next(it, None)
                     if nxt is None:
                         return
                     i, job = nxt
-                    done = is_done(job, opts, manifest)
-                    loads.append((i, job, None if done else loader.submit(_load, job, opts, i, engine)))
+                    pre = precheck(job, opts, manifest)
+                    loads.append((i, job, pre if pre is not None else loader.submit(_load, job, opts, i, engine)))
 
             def drain(limit: int) -> bool:
                 while len(writes) > limit:
@@ -718,10 +852,10 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
                     report.interrupted = True
                     break
                 i, job, fut = loads[0]
-                if fut is None:
+                if isinstance(fut, FileReport):
                     loads.popleft()
                     top_up()
-                    if not drain(0) or not finish(i, skipped(job)):
+                    if not drain(0) or not finish(i, fut):
                         break
                     continue
                 if pause():
@@ -738,7 +872,7 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions,
                     break
             drain(0)
             for _, _, fut in loads:  # decoded but never processed: nothing was written for them
-                if fut is not None:
+                if isinstance(fut, Future):
                     fut.cancel()
     if cancel():
         report.interrupted = True
