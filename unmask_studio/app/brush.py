@@ -1,8 +1,9 @@
 """Painting on the full-resolution removal mask (pure numpy: easy to test, no Qt).
 
 A stroke paints live, dab by dab, only inside each dab's box. Before a region is first touched the
-stroke keeps a copy of its 256x256 tile, so when the stroke ends it can hand back one before/after
-patch for its bounding box (one undo step) without ever copying the whole mask.
+stroke keeps a copy of its 256x256 tile, so when the stroke ends it hands back one trimmed patch per
+changed tile (together one undo step) without ever copying the whole mask, and an aborted stroke
+(Esc, opening another photo) puts those tiles back.
 """
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import math
 
 import numpy as np
 
-from unmask_studio.app.document import Rect, union
-
-TILE = 256
+from unmask_studio.core.maskops import Rect, union
+from unmask_studio.app.patches import Patch, tile_rect, tiles_in, trimmed
 
 
 def dab(cx: float, cy: float, radius: float, hardness: float, shape: tuple[int, int]):
@@ -69,27 +69,27 @@ class Stroke:
         return changed
 
     def _save_tiles(self, rect: Rect) -> None:
-        x0, y0, x1, y1 = rect
-        for ty in range(y0 // TILE, (y1 - 1) // TILE + 1):
-            for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
-                if (ty, tx) not in self._saved:
-                    self._saved[ty, tx] = self.mask[ty * TILE:(ty + 1) * TILE, tx * TILE:(tx + 1) * TILE].copy()
+        for key in tiles_in(rect):
+            if key not in self._saved:
+                x0, y0, x1, y1 = tile_rect(key, self.mask.shape)
+                self._saved[key] = self.mask[y0:y1, x0:x1].copy()
 
-    def finish(self) -> tuple[Rect, np.ndarray, np.ndarray] | None:
-        """(rect, before, after) for the whole stroke, or None when it changed nothing."""
-        if self.rect is None:
-            return None
-        x0, y0, x1, y1 = self.rect
-        after = self.mask[y0:y1, x0:x1].copy()
-        before = after.copy()
-        for (ty, tx), tile in self._saved.items():
-            # Intersect the saved tile with the stroke box, in both coordinate frames.
-            tx0, ty0 = tx * TILE, ty * TILE
-            ix0, iy0 = max(x0, tx0), max(y0, ty0)
-            ix1, iy1 = min(x1, tx0 + tile.shape[1]), min(y1, ty0 + tile.shape[0])
-            if ix1 > ix0 and iy1 > iy0:
-                before[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = tile[iy0 - ty0:iy1 - ty0, ix0 - tx0:ix1 - tx0]
+    def finish(self) -> list[Patch]:
+        """One patch per tile the stroke changed (trimmed to what changed); empty when it changed nothing."""
+        patches = []
+        for key, before in sorted(self._saved.items()):
+            x0, y0, x1, y1 = tile_rect(key, self.mask.shape)
+            p = trimmed("mask", (x0, y0, x1, y1), before, self.mask[y0:y1, x0:x1])
+            if p is not None:
+                patches.append(p)
         self._saved.clear()
-        if np.array_equal(before, after):
-            return None
-        return self.rect, before, after
+        return patches
+
+    def abort(self) -> Rect | None:
+        """Put back every tile the stroke touched; returns the box that changed back (None: nothing)."""
+        for key, before in self._saved.items():
+            x0, y0, x1, y1 = tile_rect(key, self.mask.shape)
+            self.mask[y0:y1, x0:x1] = before
+        self._saved.clear()
+        rect, self.rect = self.rect, None
+        return rect

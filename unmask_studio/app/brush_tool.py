@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, Signal
-from PySide6.QtGui import QUndoStack
 
 from unmask_studio.app import mask_edits
 from unmask_studio.app.brush import Stroke
-from unmask_studio.app.commands import EditCommand, InvertMaskCommand, Patch, diff_patch
-from unmask_studio.app.document import Document, bbox
+from unmask_studio.app.commands import EditCommand, InvertMaskCommand, diff_patches
+from unmask_studio.app.document import Document
+from unmask_studio.app.history import History
+from unmask_studio.app.patches import tile_patches
 
 MIN_SIZE, MAX_SIZE = 1, 800
 
@@ -15,13 +16,14 @@ MIN_SIZE, MAX_SIZE = 1, 800
 class BrushTool(QObject):
     settings_changed = Signal()  # size / hardness / mode changed (panel and canvas follow)
 
-    def __init__(self, doc: Document, stack: QUndoStack, parent=None):
+    def __init__(self, doc: Document, stack: History, parent=None):
         super().__init__(parent)
         self.doc, self.stack = doc, stack
         self.size = 40.0
         self.hardness = 0.7
         self.erase = False
         self._stroke: Stroke | None = None
+        doc.opened.connect(self.abort)  # a stroke on the previous photo must not land on this one
 
     # ------------------------------------------------------------------------------ settings
     def set_size(self, size: float) -> None:
@@ -46,10 +48,19 @@ class BrushTool(QObject):
             self.settings_changed.emit()
 
     # ------------------------------------------------------------------------------ strokes
+    # A stroke is a history transaction: from the press to the release nothing else lands in the
+    # history (see history.py), so the tiles it saved at the start are still true when it ends.
+    @property
+    def stroking(self) -> bool:
+        return self._stroke is not None
+
     def begin(self, pos: QPointF) -> None:
         if not self.doc.is_open:
             return
+        if self._stroke is not None:
+            self.end()
         self._stroke = Stroke(self.doc.mask, self.size, self.hardness, self.erase)
+        self.stack.begin_transaction()
         self.move(pos)
 
     def move(self, pos: QPointF) -> None:
@@ -63,11 +74,19 @@ class BrushTool(QObject):
         stroke, self._stroke = self._stroke, None
         if stroke is None:
             return
-        done = stroke.finish()
-        if done:
-            rect, before, after = done
-            name = "Erase stroke" if stroke.erase else "Brush stroke"
-            self.stack.push(EditCommand(self.doc, name, [Patch("mask", rect, before, after)], applied=True))
+        patches = stroke.finish()
+        name = "Erase stroke" if stroke.erase else "Brush stroke"
+        self.stack.end_transaction(EditCommand(self.doc, name, patches, applied=True) if patches else None)
+
+    def abort(self) -> None:
+        """Take the open stroke back (Esc, another photo opened): its tiles are restored, no step is added."""
+        stroke, self._stroke = self._stroke, None
+        if stroke is None:
+            return
+        rect = stroke.abort()
+        if rect is not None and self.doc.is_open and stroke.mask is self.doc.mask:
+            self.doc.touched("mask", rect)
+        self.stack.end_transaction(None)
 
     # ------------------------------------------------------------------------------ mask ops
     def apply_op(self, op: str, px: float = 0) -> bool:
@@ -78,14 +97,12 @@ class BrushTool(QObject):
         if out is None:
             return False
         (x0, y0, x1, y1), region = out
-        box = bbox(self.doc.mask[y0:y1, x0:x1] != region)
-        if box is None:
+        patches = tile_patches("mask", self.doc.mask[y0:y1, x0:x1], region, origin=(x0, y0))
+        if not patches:
             return False
-        r = (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
-        after = region[box[1]:box[3], box[0]:box[2]].copy()
         names = {"grow": f"Grow mask {px:g} px", "shrink": f"Shrink mask {px:g} px",
                  "feather": f"Feather mask {px:g} px", "clear": "Clear mask"}
-        self.stack.push(EditCommand(self.doc, names[op], [Patch("mask", r, self.doc.read("mask", r), after)]))
+        self.stack.push(EditCommand(self.doc, names[op], patches))
         return True
 
     def invert(self) -> None:
@@ -93,9 +110,9 @@ class BrushTool(QObject):
             self.stack.push(InvertMaskCommand(self.doc))
 
     def replace_mask(self, new_mask, text: str = "Load mask") -> bool:
-        """Swap in a whole mask (e.g. loaded from PNG); only the differing box is stored for undo."""
-        patch = diff_patch(self.doc, "mask", new_mask)
-        if patch is None:
+        """Swap in a whole mask (e.g. loaded from PNG); only the differing tiles are stored for undo."""
+        patches = diff_patches(self.doc, "mask", new_mask)
+        if not patches:
             return False
-        self.stack.push(EditCommand(self.doc, text, [patch]))
+        self.stack.push(EditCommand(self.doc, text, patches))
         return True

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from unmask_studio.core.faces import Face
 from unmask_studio.core.io import LoadedImage, load_image
-from unmask_studio.app.pyramid import Pyramid, Rect
+from unmask_studio.core.maskops import Rect, nonzero_rect, union
+from unmask_studio.app.patches import Tile
+from unmask_studio.app.pyramid import Pyramid
 
 LAYERS = ("original", "result", "mask", "faces")
 # The mask tint starts hidden so "Remove masks" shows the restored faces; picking the brush reveals it.
@@ -44,33 +45,12 @@ class DocumentData:
         return cls(loaded, Pyramid(rgb), Pyramid(rgb.copy()), Pyramid(np.zeros((h, w), np.uint8)))
 
 
-@dataclass
+@dataclass(frozen=True)
 class ResultState:
-    """Whether there is a result, and the box outside which it equals the original (None = nowhere)."""
+    """Whether there is a result, and the tiles outside which it equals the original."""
 
     has_result: bool = False
-    rect: Rect | None = None
-
-
-def union(a: Rect | None, b: Rect | None) -> Rect | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
-
-
-def _nonzero_box(mask: np.ndarray) -> Rect | None:
-    x, y, w, h = cv2.boundingRect(mask)
-    return (x, y, x + w, y + h) if w and h else None
-
-
-def bbox(changed: np.ndarray) -> Rect | None:
-    """Bounding box of the True pixels of a 2-D boolean array."""
-    rows, cols = np.flatnonzero(changed.any(1)), np.flatnonzero(changed.any(0))
-    if not len(rows):
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    tiles: frozenset[Tile] = frozenset()
 
 
 class Document(QObject):
@@ -103,7 +83,7 @@ class Document(QObject):
         self.result_state = ResultState()
         self.selected_face = -1
         self.save_path = None
-        self.mask_bounds = _nonzero_box(data.mask.base) if data else None
+        self.mask_bounds = nonzero_rect(data.mask.base) if data else None
         self.opened.emit()
 
     @property
@@ -160,7 +140,7 @@ class Document(QObject):
         if layer == "mask":
             whole = rect[0] == 0 and rect[1] == 0 and (rect[2], rect[3]) == (pyr.base.shape[1], pyr.base.shape[0])
             # Small edits (strokes) just widen the box; whole-mask changes measure it again.
-            self.mask_bounds = _nonzero_box(pyr.base) if whole else union(self.mask_bounds, rect)
+            self.mask_bounds = nonzero_rect(pyr.base) if whole else union(self.mask_bounds, rect)
         (self.mask_changed if layer == "mask" else self.pixels_changed).emit(rect)
 
     def _array(self, layer: str) -> np.ndarray:

@@ -12,13 +12,13 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
 
 from unmask_studio.core.io import ImageLoadError, ImageSaveError, is_supported, load_image, save_image
 from unmask_studio.app import dialogs
 from unmask_studio.app.brush_tool import BrushTool
 from unmask_studio.app.document import Document, DocumentData
+from unmask_studio.app.history import History
 from unmask_studio.app.mask_edits import mask_from_image
 from unmask_studio.app.settings import Settings
 from unmask_studio.app.workers import JobRunner, Outcome
@@ -37,7 +37,7 @@ class FileController(QObject):
     message = Signal(str, str)
     loading = Signal(str)  # file name being opened ("" when done)
 
-    def __init__(self, window: QWidget, doc: Document, stack: QUndoStack, runner: JobRunner, settings: Settings,
+    def __init__(self, window: QWidget, doc: Document, stack: History, runner: JobRunner, settings: Settings,
                  brush: BrushTool, parent=None):
         super().__init__(parent)
         self.window, self.doc, self.stack, self.runner = window, doc, stack, runner
@@ -96,6 +96,7 @@ class FileController(QObject):
                 self.message.emit("error", f"Cannot open “{path.name}”: {out.error}")
             return
         self.runner.cancel(("remove", "inpaint", "detect", "face_box"))  # they belong to the old photo
+        self.brush.abort()  # a stroke still open on the old photo is dropped, not committed
         self.stack.clear()
         self.doc.open(out.value)
         self.settings.add_recent(path)
@@ -106,7 +107,7 @@ class FileController(QObject):
             self.message.emit("info", f"Opened “{path.name}”: " + "; ".join(notes) + ".")
 
     def close_document(self) -> None:
-        self.maybe_save(lambda: (self.stack.clear(), self.doc.open(None)))
+        self.maybe_save(lambda: (self.brush.abort(), self.stack.clear(), self.doc.open(None)))
 
     # --------------------------------------------------------------------------- save
     def save(self, then: Callable[[], None] | None = None) -> None:
@@ -186,8 +187,11 @@ class FileController(QObject):
             if out.error is not None:
                 self.message.emit("error", str(out.error))
             elif generation == self.doc.generation:
-                if not self.brush.replace_mask(out.value, f"Load mask {Path(path).name}"):
-                    self.message.emit("info", "The loaded mask is the same as the current one.")
+                self.stack.after_transaction(lambda: generation == self.doc.generation and replace(out.value))
+
+        def replace(mask) -> None:
+            if not self.brush.replace_mask(mask, f"Load mask {Path(path).name}"):
+                self.message.emit("info", "The loaded mask is the same as the current one.")
 
         self.runner.submit("load_mask", job, done, lane="io", cancellable=False)
 

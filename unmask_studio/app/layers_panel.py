@@ -1,17 +1,16 @@
 """Layers: result, removal mask (tinted overlay), one item per face, original photo; plus the compare
 controls (hold to see the original, before/after split).
 
-Visibility toggles go through the undo stack like any edit; the list itself is rebuilt from the
-Document whenever it reports a change, so it can never disagree with what the canvas shows.
+Visibility is a view setting, not an edit of the photo, so toggling it is not an undo step (nor
+makes the photo "unsaved"); the list itself is rebuilt from the Document whenever it reports a
+change, so it can never disagree with what the canvas shows.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from unmask_studio.app.commands import VisibilityCommand
 from unmask_studio.app.document import Document
 
 ROLE_LAYER = Qt.ItemDataRole.UserRole
@@ -31,9 +30,9 @@ class LayersPanel(QWidget):
     compare_held = Signal(bool)
     delete_face = Signal(int)
 
-    def __init__(self, doc: Document, stack: QUndoStack, opacity: float = 0.5, parent=None):
+    def __init__(self, doc: Document, opacity: float = 0.5, parent=None):
         super().__init__(parent)
-        self.doc, self.stack = doc, stack
+        self.doc = doc
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(True)
@@ -142,8 +141,7 @@ class LayersPanel(QWidget):
         name = item.data(0, ROLE_LAYER)
         if name and self.doc.is_open:
             visible = item.checkState(0) == Qt.CheckState.Checked
-            if visible != self.doc.visible[name]:
-                self.stack.push(VisibilityCommand(self.doc, name, visible))
+            self.doc.set_visible(name, visible)
 
     def _on_current(self, item: QTreeWidgetItem | None, _prev) -> None:
         index = item.data(0, ROLE_FACE) if item is not None else None

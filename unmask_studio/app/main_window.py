@@ -8,19 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QProgressBar, QPushButton, QToolBar, QUndoView,
                                QVBoxLayout, QWidget)
 
 from unmask_studio import __version__
 from unmask_studio.core.pipeline import Engine
-from unmask_studio.app import dialogs
+from unmask_studio.app import dialogs, pyside_refs
 from unmask_studio.app.brush_panel import BrushPanel
 from unmask_studio.app.brush_tool import BrushTool
 from unmask_studio.app.canvas import Canvas
-from unmask_studio.app.commands import VisibilityCommand
 from unmask_studio.app.document import Document
 from unmask_studio.app.file_controller import FileController
+from unmask_studio.app.history import History
 from unmask_studio.app.icons import icon
 from unmask_studio.app.layers_panel import LayersPanel
 from unmask_studio.app.message_banner import MessageBanner
@@ -28,17 +28,16 @@ from unmask_studio.app.processing import Processing
 from unmask_studio.app.settings import Settings, log_dir
 from unmask_studio.app.workers import JobRunner
 
-UNDO_LIMIT = 200  # steps; each holds only its changed box, so this bounds memory comfortably
 BUSY_KINDS = ("load", "remove", "inpaint", "detect", "face_box", "save")
 
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, engine_factory=Engine, warm_up: bool = True):
         super().__init__()
+        pyside_refs.keep_alive()  # PySide6 6.12.0 leaks a reference to True per emit (see pyside_refs)
         self.settings = settings or Settings()
         self.doc = Document(self)
-        self.stack = QUndoStack(self)
-        self.stack.setUndoLimit(UNDO_LIMIT)
+        self.stack = History(self)  # 200 steps at most, and within a byte budget
         self.runner = JobRunner(lambda: self.doc.generation, self)
         self.processing = Processing(self.doc, self.stack, self.runner, engine_factory, self)
         self.brush = BrushTool(self.doc, self.stack, self)
@@ -149,7 +148,7 @@ class MainWindow(QMainWindow):
         self.act_about = self._action("&About Unmask Studio", lambda: dialogs.show_about(self, __version__))
 
     def _make_docks(self) -> None:
-        self.layers_panel = LayersPanel(self.doc, self.stack, self.settings.overlay_opacity())
+        self.layers_panel = LayersPanel(self.doc, self.settings.overlay_opacity())
         self.brush_panel = BrushPanel(self.brush, self.act_brush, self.act_eraser, self.act_reinpaint)
         self.history = QUndoView(self.stack)
         self.history.setEmptyLabel("Opened photo")
@@ -276,6 +275,8 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(lambda *_: self._update_busy())
         self.runner.progress.connect(self._on_progress)
         self.stack.cleanChanged.connect(self._update_title)
+        self.stack.transaction_changed.connect(self._on_transaction)
+        self.stack.trimmed.connect(self._on_history_trimmed)
         self.stack.indexChanged.connect(self._update_title)
         d.opened.connect(self._on_doc_opened)
         d.layers_changed.connect(self._update_enabled)
@@ -310,7 +311,7 @@ class MainWindow(QMainWindow):
             self.brush.set_erase(tool == "eraser")
             if self.doc.is_open and not self.doc.visible["mask"]:
                 # Painting on a hidden mask would look like nothing happens.
-                self.stack.push(VisibilityCommand(self.doc, "mask", True))
+                self.doc.set_visible("mask", True)
         self.status_text.setText("Drag a box around the face that was missed."
                                  if tool == "box" and self.doc.is_open else "")
 
@@ -345,7 +346,22 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def cancel_jobs(self) -> None:
-        self.processing.cancel()
+        """Esc / Cancel: an open brush stroke is taken back first; otherwise the running step stops."""
+        if self.brush.stroking:
+            self.brush.abort()
+            self.show_message("info", "Stroke cancelled.")
+        else:
+            self.processing.cancel()
+
+    def _on_transaction(self, open_: bool) -> None:
+        # Nothing may move the history while a stroke is open (see history.py).
+        self.act_undo.setEnabled(not open_ and self.stack.canUndo())
+        self.act_redo.setEnabled(not open_ and self.stack.canRedo())
+        self.history.setEnabled(not open_ and self.doc.is_open)
+        self.act_cancel.setEnabled(open_ or self.processing.busy)
+
+    def _on_history_trimmed(self, dropped: int) -> None:
+        self.history.setEmptyLabel(f"Opened photo (+{dropped} older steps not kept)" if dropped else "Opened photo")
 
     def show_message(self, level: str, text: str) -> None:
         if level == "warning" and "Add face box" in text:
@@ -411,7 +427,7 @@ class MainWindow(QMainWindow):
         engine_busy = self.processing.busy
         self.progress.setVisible(busy)
         self.cancel_btn.setVisible(engine_busy)
-        self.act_cancel.setEnabled(engine_busy)
+        self.act_cancel.setEnabled(engine_busy or self.brush.stroking)
         if busy and not engine_busy:
             self.progress.setRange(0, 0)  # loading/saving: no fractions, just show activity
         else:
@@ -433,7 +449,7 @@ class MainWindow(QMainWindow):
         self.act_delete_face.setEnabled(has and 0 <= self.doc.selected_face < len(self.doc.faces))
         self.brush_panel.setEnabled(has)
         self.layers_panel.setEnabled(has)
-        self.history.setEnabled(has)
+        self.history.setEnabled(has and not self.stack.in_transaction)
 
     def _update_title(self, *_) -> None:
         name = (self.doc.path.name if self.doc.path else "Untitled") if self.doc.is_open else ""

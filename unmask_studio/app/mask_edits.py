@@ -8,19 +8,10 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from unmask_studio.core import maskops
-from unmask_studio.app.document import Rect
-
-
-def nonzero_rect(mask: np.ndarray, margin: int = 0) -> Rect | None:
-    x, y, w, h = cv2.boundingRect(mask)
-    if w == 0 or h == 0:
-        return None
-    H, W = mask.shape
-    return max(0, x - margin), max(0, y - margin), min(W, x + w + margin), min(H, y + h + margin)
+from unmask_studio.core.maskops import Rect, nonzero_rect
 
 
 def reach(op: str, px: float) -> int:

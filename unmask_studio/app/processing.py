@@ -1,8 +1,10 @@
 """The engine actions: Remove masks, Re-inpaint, Detect faces, Add face box.
 
 Each action snapshots what it needs on the GUI thread, computes in a worker (including the expensive
-"what changed" comparisons), and applies the outcome as one undo command. Outcomes for a photo that
-is no longer open are dropped by the JobRunner.
+"which tiles changed" comparisons), and applies the outcome as one undo command. Outcomes for a photo
+that is no longer open are dropped by the JobRunner; an outcome that arrives while a brush stroke is
+open waits for the stroke to end (``History.after_transaction``) and is then built against the mask
+as the stroke left it.
 """
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ import threading
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoStack
 
 from unmask_studio.core.onnx_models import ModelError
 from unmask_studio.core.pipeline import Engine
-from unmask_studio.app.commands import EditCommand, FacesCommand, region_patch
-from unmask_studio.app.document import Document, ResultState, bbox, union
-from unmask_studio.app.mask_edits import nonzero_rect
+from unmask_studio.app.commands import EditCommand, FacesCommand
+from unmask_studio.app.document import Document, ResultState
+from unmask_studio.app.history import History
+from unmask_studio.app.patches import changed_tiles, tile_patches, tiles_in
 from unmask_studio.app.workers import JobRunner, Outcome
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ class Processing(QObject):
     message = Signal(str, str)  # level ("info" | "warning" | "error"), text for the user
     busy_changed = Signal(bool)
 
-    def __init__(self, doc: Document, stack: QUndoStack, runner: JobRunner, engine_factory=Engine, parent=None):
+    def __init__(self, doc: Document, stack: History, runner: JobRunner, engine_factory=Engine, parent=None):
         super().__init__(parent)
         self.doc, self.stack, self.runner = doc, stack, runner
         self._engine_factory = engine_factory
@@ -68,6 +70,13 @@ class Processing(QObject):
 
         self.runner.submit("warmup", job, done, cancellable=False)
 
+    def _when_free(self, apply):
+        """Outcome handler that waits for an open stroke to end, and drops itself if the photo changed."""
+        def deliver(out: Outcome) -> None:
+            generation = self.doc.generation
+            self.stack.after_transaction(lambda: generation == self.doc.generation and apply(out))
+        return deliver
+
     def cancel(self) -> None:
         self.runner.cancel(ENGINE_JOBS)
 
@@ -89,23 +98,22 @@ class Processing(QObject):
 
         def job(progress, cancel):
             res = self.engine().run(rgb, faces=faces, progress=progress, cancel=cancel)
-            return res, bbox((res.image != rgb).any(2)), nonzero_rect(res.mask)
+            return res, changed_tiles((res.image != rgb).any(2)), changed_tiles(res.mask > 0)
 
-        self.runner.submit("remove", job, self._apply_run)
+        self.runner.submit("remove", job, self._when_free(self._apply_run))
 
     def _apply_run(self, out: Outcome) -> None:
         if not self._ok(out, "removing masks"):
             return
-        res, changed, new_mask_rect = out.value
+        res, changed, mask_tiles = out.value
         if not res.faces:
             self.message.emit("warning", "No faces found. Draw a box around each face with “Add face box”, "
                                          "then click “Remove masks” again.")
             return
         doc = self.doc
-        patches = [p for p in (
-            region_patch(doc, "mask", res.mask, union(new_mask_rect, nonzero_rect(doc.mask))),
-            region_patch(doc, "result", res.image, union(changed, doc.result_state.rect)),
-        ) if p is not None]
+        # Only tiles that can differ are compared: where the new mask/result is, or the old one was.
+        patches = (tile_patches("mask", doc.mask, res.mask, mask_tiles | tiles_in(doc.mask_bounds))
+                   + tile_patches("result", doc.result, res.image, changed | doc.result_state.tiles))
         faces = [r.face for r in res.faces]
         self.stack.push(EditCommand(doc, "Remove masks", patches, faces=(doc.faces, faces),
                                     result_state=(doc.result_state, ResultState(True, changed))))
@@ -129,19 +137,19 @@ class Processing(QObject):
 
         def job(progress, cancel):
             image, _results = self.engine().inpaint(rgb, faces, mask, progress=progress, cancel=cancel)
-            return image, bbox((image != rgb).any(2))
+            return image, changed_tiles((image != rgb).any(2))
 
-        self.runner.submit("inpaint", job, self._apply_inpaint)
+        self.runner.submit("inpaint", job, self._when_free(self._apply_inpaint))
 
     def _apply_inpaint(self, out: Outcome) -> None:
         if not self._ok(out, "re-inpainting"):
             return
         image, changed = out.value
         doc = self.doc
-        patch = region_patch(doc, "result", image, union(changed, doc.result_state.rect))
-        self.stack.push(EditCommand(doc, "Re-inpaint", [patch] if patch else [],
+        patches = tile_patches("result", doc.result, image, changed | doc.result_state.tiles)
+        self.stack.push(EditCommand(doc, "Re-inpaint", patches,
                                     result_state=(doc.result_state, ResultState(True, changed))))
-        self.message.emit("info", "Re-inpainted with the edited mask." if changed is not None else
+        self.message.emit("info", "Re-inpainted with the edited mask." if changed else
                           "The mask is empty, so the photo is shown unchanged.")
 
     # --------------------------------------------------------------------------- faces
@@ -149,7 +157,8 @@ class Processing(QObject):
         if not self._ready():
             return
         rgb = self.doc.original
-        self.runner.submit("detect", lambda progress, cancel: self.engine().detect(rgb), self._apply_detect)
+        self.runner.submit("detect", lambda progress, cancel: self.engine().detect(rgb),
+                           self._when_free(self._apply_detect))
 
     def _apply_detect(self, out: Outcome) -> None:
         if not self._ok(out, "detecting faces"):
@@ -166,7 +175,7 @@ class Processing(QObject):
             return
         rgb = self.doc.original
         self.runner.submit("face_box", lambda progress, cancel: self.engine().face_in_box(rgb, np.array(box)),
-                           self._apply_face_box)
+                           self._when_free(self._apply_face_box))
 
     def _apply_face_box(self, out: Outcome) -> None:
         if not self._ok(out, "adding the face"):

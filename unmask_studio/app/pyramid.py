@@ -12,9 +12,9 @@ import math
 import cv2
 import numpy as np
 
-MIN_SIDE = 384  # smallest level kept: enough for a thumbnail-sized fit-to-window view
+from unmask_studio.core.maskops import Rect
 
-Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in level-0 pixels
+MIN_SIDE = 384  # smallest level kept: enough for a thumbnail-sized fit-to-window view
 
 
 def _half(a: np.ndarray) -> np.ndarray:
