@@ -63,6 +63,13 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+# Where each phase of run() starts on the progress bar, and the model's share of inpaint(), from the
+# time each took on a 12 MP photo with two faces (detect 0.3 s, segment 0.2 s, restore 0.2 s, paste
+# back 0.55 s): the bar moves at a steady pace instead of sitting at 100 % during the paste-back.
+PHASES = {"detect": 0.0, "segment": 0.25, "inpaint": 0.4}
+MODEL_SHARE = 0.3
+
+
 def _noop_progress(_f: float, _m: str) -> None:
     pass
 
@@ -196,12 +203,14 @@ class Engine:
             comp = x * (1 - m) + pred * m
             for k, i in enumerate(idx):
                 results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
-            progress((i0 + len(idx)) / max(1, len(todo)), f"Restored {i0 + len(idx)} of {len(todo)} faces")
+            progress(MODEL_SHARE * (i0 + len(idx)) / max(1, len(todo)),
+                     f"Restored {i0 + len(idx)} of {len(todo)} faces")
         # Paste back, face by face: each face only changes pixels under its own part of the mask.
         out = rgb.copy()
-        for i in todo:
+        for n, i in enumerate(todo):
             if cancel():
                 raise Cancelled()
+            progress(MODEL_SHARE + (1 - MODEL_SHARE) * n / len(todo), f"Pasting back face {n + 1} of {len(todo)}")
             roi = blend.crop_roi(faces[i].matrix, S, mask.shape)
             blend.paste_back(out, results[i].crop_output, faces[i].matrix, self._alpha(mask, faces[i], roi), roi,
                              grain_seed=i if self._needs_grain(faces[i]) else None)
@@ -241,13 +250,14 @@ class Engine:
         crops = self.crops(rgb, faces)
         crop_masks = [None] * len(faces)
         if mask is None:
-            progress(0.2, f"Finding masks on {len(faces)} face(s)")
+            progress(PHASES["segment"], f"Finding masks on {len(faces)} face(s)")
             t1 = time.perf_counter()
             mask, crop_masks = self.segment(rgb, faces, cancel)
             t["segment"] = time.perf_counter() - t1
-        progress(0.4, "Restoring faces")
+        progress(PHASES["inpaint"], "Restoring faces")
         t2 = time.perf_counter()
-        out, results = self.inpaint(rgb, faces, mask, lambda f, m: progress(0.4 + 0.6 * f, m), cancel, crops)
+        start = PHASES["inpaint"]
+        out, results = self.inpaint(rgb, faces, mask, lambda f, m: progress(start + (1 - start) * f, m), cancel, crops)
         t["inpaint"] = time.perf_counter() - t2
         for r, cm in zip(results, crop_masks):
             r.crop_mask = cm
