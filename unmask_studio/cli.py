@@ -48,6 +48,7 @@ def run_batch_cli(args) -> int:
 
     from unmask_studio.core.batch import (REPORT_NAME, BatchInputError, BatchOptions, Manifest, batch_lanes,
                                           batch_threads, check_report_path, plan, run_batch)
+    from unmask_studio.core.onnx_models import ModelError
     from unmask_studio.core.pipeline import Engine, Options
 
     out_dir = Path(args.output)
@@ -71,13 +72,18 @@ def run_batch_cli(args) -> int:
     if not jobs:
         print("No supported photos found in the inputs.", file=sys.stderr)
         return 2
-    # OUT/.unmask-batch.json: lets a later run (or the editor's batch dialog) resume exactly.
-    manifest = Manifest.load(out_dir) or Manifest(out_dir)
-    manifest.begin(args.inputs, opts, len(jobs))
     engine_opts = Options(threads=batch_threads())  # same outputs, faster next to the pipeline's decoder/encoder
     if args.grow is not None:
         engine_opts.grow_px = args.grow
-    engine = Engine(engine_opts)
+    try:  # a missing or damaged model file (broken install): one line now, not a traceback mid-batch
+        engine = Engine(engine_opts)
+        engine.warm_up()
+    except ModelError as e:
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)
+        return 3
+    # OUT/.unmask-batch.json: lets a later run (or the editor's batch dialog) resume exactly.
+    manifest = Manifest.load(out_dir) or Manifest(out_dir)
+    manifest.begin(args.inputs, opts, len(jobs))
     stop = {"asked": False}
 
     def on_sigint(*_):  # first Ctrl-C: finish cleanly after the current photo; second: now

@@ -80,7 +80,8 @@ class OnnxModel:
             try:
                 self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
             except Exception as e2:
-                raise ModelError(f"Could not load the {name} model {self.path.name}: {e2}") from e
+                raise ModelError(f"Could not load the {name} model {self.path} ({e2}); the file is damaged. "
+                                 "Reinstall Unmask Studio.") from e
         self._check()
         self._lock = threading.Lock()
 
