@@ -4,9 +4,14 @@ from __future__ import annotations
 import sys
 
 from unmask_studio.app.qt_env import prepare_qt_environment
+from unmask_studio.app.system_libs import check_before_qt
 
 
 def run_app(files: list[str]) -> int:
+    problem = check_before_qt()  # missing X11 libraries: say which packages, instead of Qt's abort
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     prepare_qt_environment()  # before any QApplication exists
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
