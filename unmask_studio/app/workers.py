@@ -63,11 +63,13 @@ class _Job(QRunnable):
         super().__init__()
         self.job_id, self.generation, self.fn, self.signals, self.stop = job_id, generation, fn, signals, stop
         self._last_progress = 0.0
+        self._last_message = ""
 
     def _progress(self, fraction: float, message: str) -> None:
         now = time.monotonic()
-        if now - self._last_progress > 0.05 or fraction >= 1.0:  # no point flooding the event loop
-            self._last_progress = now
+        # No point flooding the event loop, but a new phase ("Pasting back…") is always shown.
+        if now - self._last_progress > 0.05 or fraction >= 1.0 or message != self._last_message:
+            self._last_progress, self._last_message = now, message
             try:
                 self.signals.progress.emit(self.job_id, float(fraction), message)
             except RuntimeError:  # receiver gone (window closed): just keep going to the cancel check
