@@ -20,6 +20,8 @@ import numpy as np
 from unmask_studio.core import blend, maskops
 from unmask_studio.core.faces import Face, FaceFinder, shared_finder
 from unmask_studio.core.onnx_models import OnnxModel, contract
+from unmask_studio.core.reference import Reference
+from unmask_studio.core.reference import model_inputs as reference_inputs
 
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
@@ -180,8 +182,10 @@ class Engine:
 
     def inpaint(self, rgb: np.ndarray, faces: list[Face], mask: np.ndarray,
                 progress: ProgressFn = _noop_progress, cancel: CancelFn = _never,
-                crops: list[np.ndarray] | None = None) -> tuple[np.ndarray, list[FaceResult]]:
-        """Fill ``mask`` (full-res uint8) on every face and paste the results back."""
+                crops: list[np.ndarray] | None = None,
+                references: dict[int, Reference] | None = None) -> tuple[np.ndarray, list[FaceResult]]:
+        """Fill ``mask`` (full-res uint8) on every face and paste the results back. ``references``
+        maps a face's index in ``faces`` to another photo of that person (``core.reference``)."""
         o, S = self.options, self.crop_size
         crops = crops if crops is not None else self.crops(rgb, faces)
         holes = []
@@ -199,7 +203,11 @@ class Engine:
             idx = todo[i0:i0 + o.batch_faces]
             x = np.stack([crops[i] for i in idx]).astype(np.float32).transpose(0, 3, 1, 2) / 255
             m = np.stack([holes[i] for i in idx])[:, None]
-            pred = self.inpainter(image=x * (1 - m), mask=m)
+            feed = {"image": x * (1 - m), "mask": m}
+            if "reference" in self.inpainter.spec["inputs"]:  # models before the reference stage lack it
+                feed["reference"], feed["reference_mask"] = reference_inputs(
+                    [(references or {}).get(i) for i in idx], S)
+            pred = self.inpainter(**feed)
             comp = x * (1 - m) + pred * m
             for k, i in enumerate(idx):
                 results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
@@ -236,7 +244,10 @@ class Engine:
 
     # -------------------------------------------------------------------------------- all at once
     def run(self, rgb: np.ndarray, mask: np.ndarray | None = None, faces: list[Face] | None = None,
-            progress: ProgressFn = _noop_progress, cancel: CancelFn = _never) -> Result:
+            progress: ProgressFn = _noop_progress, cancel: CancelFn = _never,
+            references: dict[int, Reference] | None = None) -> Result:
+        """``references``: face index (in ``faces``, or in what ``detect`` returns for this photo) ->
+        another photo of that person; faces without one are filled as before."""
         t = {}
         t0 = time.perf_counter()
         progress(0.0, "Finding faces")
@@ -257,7 +268,8 @@ class Engine:
         progress(PHASES["inpaint"], "Restoring faces")
         t2 = time.perf_counter()
         start = PHASES["inpaint"]
-        out, results = self.inpaint(rgb, faces, mask, lambda f, m: progress(start + (1 - start) * f, m), cancel, crops)
+        out, results = self.inpaint(rgb, faces, mask, lambda f, m: progress(start + (1 - start) * f, m), cancel, crops,
+                                    references)
         t["inpaint"] = time.perf_counter() - t2
         for r, cm in zip(results, crop_masks):
             r.crop_mask = cm
