@@ -199,7 +199,7 @@ def _decode(src: Image.Image, path: Path) -> LoadedImage:
 
     if orientation in _TRANSPOSE:
         img = img.transpose(_TRANSPOSE[orientation])
-        notes.append(f"rotated/flipped upright using EXIF orientation {orientation}")
+        notes.append("turned upright as the camera recorded it")
         if orientation >= 5 and dpi:  # 90-degree turns swap the axes
             dpi = (dpi[1], dpi[0])
 
