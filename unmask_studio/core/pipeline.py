@@ -17,7 +17,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from unmask_studio.core import blend, maskops
+from unmask_studio.core import blend, mask_refine, maskops
 from unmask_studio.core.faces import Face, FaceFinder, shared_finder
 from unmask_studio.core.onnx_models import OnnxModel, contract
 from unmask_studio.core.reference import Reference
@@ -38,6 +38,7 @@ class Cancelled(Exception):
 class Options:
     threshold: float = 0.5  # segmenter probability that counts as covering
     grow_px: float = 3.0  # grow (or shrink, negative) the detected covering, in crop pixels (of 256)
+    snap_edges: bool = True  # move the found edge onto the covering's colour edge at full resolution
     feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
     min_face_px: int = 20  # faces smaller than this are left alone
     grain: bool = True  # add the photo's grain to the filled region
@@ -166,6 +167,10 @@ class Engine:
         full = np.zeros(rgb.shape[:2], np.uint8)
         for M, m in zip(matrices, crop_masks):
             self.add_mask_to_image(full, m, M)
+            if o.snap_edges and m.any():  # the 128² view leaves rims of fabric at full resolution
+                x0, y0, x1, y1 = blend.crop_roi(M, S, full.shape)
+                full[y0:y1, x0:x1] = mask_refine.snap_to_covering(
+                    rgb[y0:y1, x0:x1], full[y0:y1, x0:x1], mask_refine.band_for_face(blend.crop_scale(M)))
         return full, crop_masks
 
     def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, matrix: np.ndarray) -> None:
@@ -230,10 +235,10 @@ class Engine:
         return out, results
 
     def _needs_grain(self, face: Face) -> bool:
-        """Grain only where the 256² result is enlarged noticeably (a face much larger than the crop):
-        there the fill is smoother than the photo. At about the crop's size the model's own texture
-        matches, and added noise would only take detail away."""
-        return self.options.grain and blend.crop_scale(face.matrix) < GRAIN_BELOW_SCALE
+        """Carry the skin's fine detail into the fill (``core/detail.py``). It adds only what the fill
+        lacks next to the skin around it, so a face at about the crop's size, where the model's own
+        texture already matches, gets little or nothing."""
+        return self.options.grain
 
     def _alpha(self, mask: np.ndarray, face: Face, roi) -> np.ndarray:
         """Blend weight over the face's region: the mask, feathered outwards by a crop-relative width."""

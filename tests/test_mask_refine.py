@@ -1,0 +1,72 @@
+"""Edge snapping (core.mask_refine) on real photos with a pasted mask and its exact outline
+(pairs_dev: the same photo with and without the mask, so the covering is their difference)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import data_path
+from unmask_studio.core import maskops
+from unmask_studio.core.mask_refine import snap_to_covering
+
+PAIRS = ("107", "110", "117", "148", "157", "162", "176", "196")
+
+
+def covering_of_pair(stem: str) -> tuple[np.ndarray, np.ndarray]:
+    """The masked photo and its covering: the largest region where the pair differs."""
+    masked = np.asarray(Image.open(data_path("pairs_dev", "masked", f"{stem}.png")).convert("RGB"))
+    clean = np.asarray(Image.open(data_path("pairs_dev", "clean", f"{stem}.png")).convert("RGB"))
+    diff = (np.abs(masked.astype(int) - clean).max(-1) > 40).astype(np.uint8)
+    diff = cv2.morphologyEx(diff, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(diff)
+    gt = (labels == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])).astype(np.uint8)
+    return masked, cv2.morphologyEx(gt, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+
+
+def with_rim_left(gt: np.ndarray, k: int) -> np.ndarray:
+    """What a segmenter typically hands over: the edge right on the upper half, ``k`` px short of the
+    fabric on the lower half (a rim of covering left)."""
+    cy = int(np.nonzero(gt)[0].mean())
+    found = gt.copy()
+    found[cy:] = maskops.grow(gt, -k)[cy:]
+    return found * 255
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return [covering_of_pair(s) for s in PAIRS]
+
+
+def test_rim_of_fabric_is_taken_in_and_little_skin(pairs):
+    recovered, skin, skin_dilate = [], [], []
+    for rgb, gt in pairs:
+        k = max(2, int(np.sqrt(gt.sum()) * 0.04))
+        found = with_rim_left(gt, k)
+        out = snap_to_covering(rgb, found, band_px=1.5 * k)
+        rim = (gt > 0) & (found == 0)
+        recovered.append((out[rim] > 127).mean())
+        skin.append(((out > 127) & (gt == 0)).sum() / rim.sum())
+        # The colour-blind alternative: grow everywhere by the rim's width.
+        skin_dilate.append(((maskops.grow(found, k) > 127) & (gt == 0)).sum() / rim.sum())
+        assert (out[found > 127] == 255).all()  # never gives up what was found
+    assert np.mean(recovered) > 0.8, recovered
+    # Far less skin than growing the mask would take (about a third of it).
+    assert np.mean(skin) < 0.5 * np.mean(skin_dilate), (skin, skin_dilate)
+
+
+def test_growth_stays_within_the_band(pairs):
+    rgb, gt = pairs[0]
+    found = with_rim_left(gt, 6)
+    out = snap_to_covering(rgb, found, band_px=5)
+    reach = maskops.grow(found, 5 + 2)
+    assert not ((out > 127) & (reach == 0)).any()
+    assert (out > 127).sum() > (found > 127).sum()
+
+
+def test_bare_face_is_untouched():
+    rgb = np.asarray(Image.open(data_path("pairs_dev", "clean", f"{PAIRS[0]}.png")).convert("RGB"))
+    empty = np.zeros(rgb.shape[:2], np.uint8)
+    out = snap_to_covering(rgb, empty, band_px=8)
+    assert not out.any() and out is not empty
