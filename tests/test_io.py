@@ -71,7 +71,7 @@ def test_jpeg_exif_orientation_6_is_rotated(tmp_path):
     reloaded = Image.Exif()
     reloaded.load(img.exif)
     assert reloaded[0x0112] == 1
-    assert any("orientation" in n for n in img.notes)
+    assert any("upright" in n for n in img.notes)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -407,3 +407,154 @@ def test_real_photo_png_round_trip_bit_exact(tmp_path):
     np.testing.assert_array_equal(again.rgb, img.rgb)
     if img.alpha is not None:
         np.testing.assert_array_equal(again.alpha, img.alpha)
+
+
+# ---------------------------------------------------------------- big images: memory and limits (issue 14 item 9)
+
+def real_rgb(h: int, w: int) -> np.ndarray:
+    """A real photo (pairs_dev/clean/107.png) resized to h x w, or a synthetic pattern without the data."""
+    import cv2
+    if not REAL_PHOTO.is_file():
+        pytest.skip(f"{REAL_PHOTO} not available")
+    rgb = np.asarray(Image.open(REAL_PHOTO).convert("RGB"))
+    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def write_png16(path: Path, rgb16: np.ndarray) -> Path:
+    import cv2
+    ok, buf = cv2.imencode(".png", rgb16[..., [2, 1, 0, 3][: rgb16.shape[2]]], [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def photo16(h: int, w: int) -> np.ndarray:
+    """Real photo pixels in 16 bits with every low byte in use (x257 plus a ramp)."""
+    rgb = real_rgb(h, w).astype(np.uint16) * 257
+    rgb += (np.arange(w, dtype=np.uint16) % 256)[None, :, None]
+    return np.minimum(rgb, 65535)
+
+
+def traced_peak(fn):
+    """Peak bytes numpy (and Python) allocated while running fn: numpy reports its buffers to tracemalloc."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_16bit_to_8bit_is_exact_for_every_value(tmp_path):
+    # All 65536 values in each channel (rotated between channels), through a real 16-bit PNG file.
+    v = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    arr = np.dstack([v, np.roll(v, 1), v[::-1]])
+    img = load_image(write_png16(tmp_path / "all16.png", arr))
+    assert img.bit_depth == 16
+    np.testing.assert_array_equal(img.rgb, np.rint(arr / 257.0).astype(np.uint8))
+
+
+@pytest.mark.parametrize("kind", ["16-bit RGB PNG", "1-bit PNG", "RGB JPEG"])
+def test_loading_holds_the_image_about_once(tmp_path, kind):
+    """Regression: a 13000² 16-bit PNG took 12.5 GB (the whole image through float64); a 1-bit PNG ~2 GB
+    at 169 MP (RGB array built through tobytes).  Now decoded samples + the uint8 result + small bands."""
+    import unmask_studio.core.io as io_mod
+    # Large enough that one more full-size copy (the old code made several) exceeds one band's temporaries.
+    h, w = (2000, 3000) if kind.startswith("16") else (3000, 4000)
+    if kind == "16-bit RGB PNG":
+        src = photo16(h, w)
+        p = write_png16(tmp_path / "big16.png", src)
+        decoded = src.nbytes  # OpenCV's uint16 samples (numpy-owned, so traced)
+        del src
+    elif kind == "1-bit PNG":
+        p = tmp_path / "bilevel.png"
+        Image.fromarray(real_rgb(h, w)).convert("1").save(p)
+        decoded = 0  # Pillow's own buffer is not numpy's
+    else:
+        p = tmp_path / "photo.jpg"
+        Image.fromarray(real_rgb(h, w)).save(p, quality=90)
+        decoded = 0
+    img, peak = traced_peak(lambda: load_image(p))
+    out = img.rgb.nbytes
+    assert img.rgb.shape == (h, w, 3)
+    band_temporaries = 8 * 3 * io_mod._BAND_PIXELS  # at most 8 bytes a sample of one band (24 MB)
+    assert decoded or band_temporaries < out  # else one more full-size uint8 copy could pass unseen
+    assert peak < decoded + out + band_temporaries, \
+        f"{kind}: peak {peak / 2**20:.0f} MB for a {out / 2**20:.0f} MB result"
+
+
+def test_16bit_rgba_png_in_many_bands_with_every_orientation(tmp_path, monkeypatch):
+    """Bands written straight to their upright place: check every EXIF orientation, alpha included, with
+    bands of a few rows (so band edges and rotated views are exercised)."""
+    import unmask_studio.core.io as io_mod
+    monkeypatch.setattr(io_mod, "_BAND_PIXELS", 3 * 23)  # 3 rows a band
+    rgb16 = photo16(17, 23)
+    a16 = (np.arange(17 * 23, dtype=np.uint32).reshape(17, 23) * 97 % 65536).astype(np.uint16)
+    base = write_png16(tmp_path / "rgba16.png", np.dstack([rgb16, a16])).read_bytes()
+    for orientation in range(1, 9):
+        p = tmp_path / f"o{orientation}.png"
+        p.write_bytes(png_with_chunk(base, b"eXIf", exif_bytes(orientation)[6:]))  # raw TIFF header, no "Exif\0\0"
+        img = load_image(p)
+        assert img.bit_depth == 16
+        np.testing.assert_array_equal(img.rgb, ORIENTED[orientation](to8(rgb16)), err_msg=f"orientation {orientation}")
+        np.testing.assert_array_equal(img.alpha, ORIENTED[orientation](to8(a16)[..., None])[..., 0])
+
+
+def png_with_chunk(png: bytes, kind: bytes, data: bytes, after_idat: bool = False) -> bytes:
+    """Insert a chunk before the first IDAT (or after the last one)."""
+    chunks, pos = [], 8
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos:pos + 4])
+        chunks.append(png[pos:pos + 12 + length])
+        pos += 12 + length
+    new = struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    idat = [i for i, c in enumerate(chunks) if c[4:8] == b"IDAT"]
+    at = idat[-1] + 1 if after_idat else idat[0]
+    return png[:8] + b"".join(chunks[:at] + [new] + chunks[at:])
+
+
+def test_png_exif_after_the_pixel_data_is_found(tmp_path):
+    # eXIf may follow IDAT; Pillow only sees it by decoding everything, load_image walks the chunks.
+    src = real_rgb(30, 40)
+    p = tmp_path / "late_exif.png"
+    Image.fromarray(src).save(p)
+    p.write_bytes(png_with_chunk(p.read_bytes(), b"eXIf", exif_bytes(6)[6:], after_idat=True))
+    img = load_image(p)
+    np.testing.assert_array_equal(img.rgb, np.rot90(src, -1))
+    assert any("upright" in n for n in img.notes)
+
+
+def test_size_limit_message_states_the_limit_actually_used(tmp_path, monkeypatch):
+    # Pillow refuses above 2 * MAX_IMAGE_PIXELS (178.96 MP by default) while opening; the message said 200.
+    p = _png_with_header_size(tmp_path, 100_000, 100_000)
+    with pytest.raises(ImageLoadError, match="the limit is 179 megapixels"):
+        load_image(p)
+    with pytest.raises(ImageLoadError, match=r"too large \(5000x4000 pixels\); the limit is 1.5 megapixels"):
+        load_image(_png_with_header_size(tmp_path, 5000, 4000), max_pixels=1_500_000)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # as an application may set it
+    with pytest.raises(ImageLoadError, match="the limit is 2.0 megapixels"):
+        load_image(_png_with_header_size(tmp_path, 2100, 1000))
+
+
+def test_big_image_loads_without_pillows_raw_warning(tmp_path, monkeypatch):
+    import warnings
+    p = tmp_path / "p.png"
+    Image.fromarray(real_rgb(80, 100)).save(p)  # 8000 px: accepted
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5_000)  # warns above 5000 px, refuses above 10000
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        img = load_image(p)
+    assert img.size == (100, 80)
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_photo_that_cannot_fit_in_memory_is_refused_up_front(tmp_path, monkeypatch):
+    import unmask_studio.core.io as io_mod
+    p = tmp_path / "photo.jpg"
+    Image.fromarray(real_rgb(3000, 4000)).save(p, quality=90)
+    monkeypatch.setattr(io_mod, "_available_memory", lambda: 100 * 2**20)
+    with pytest.raises(ImageLoadError, match=r"photo.jpg.*4000x3000 image needs about \d+ MB of memory to load "
+                                             r"and process, but only 100 MB is free"):
+        load_image(p)
+    monkeypatch.setattr(io_mod, "_available_memory", lambda: None)  # unknown (not Linux): just try
+    assert load_image(p).size == (4000, 3000)
