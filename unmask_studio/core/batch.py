@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import errno
 import json
+import mimetypes
 import queue
 import threading
+import warnings
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 import os
 import shutil
@@ -37,6 +40,7 @@ MASK_SUFFIX = ".mask.png"
 MANIFEST_NAME = ".unmask-batch.json"
 REPORT_NAME = "unmask-report.json"
 NAME_FIELDS = ("stem", "ext", "folder")  # what a name pattern may use
+OUTPUT_FORMATS = ("jpg", "png", "webp", "tif", "bmp")
 # Statuses after which a photo needs no more work (a later run skips it).
 FINISHED = ("done", "no_faces", "no_mask", "skipped")
 STATUS_TEXT = {"pending": "Waiting", "working": "Working…", "done": "Done", "skipped": "Already done",
@@ -84,6 +88,7 @@ class FileReport:
     faces: int = 0
     seconds: float = 0.0
     message: str = ""
+    notes: list[str] = field(default_factory=list)  # what was done to the photo on the way (first page only...)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class BatchReport:
     files: list[FileReport] = field(default_factory=list)
     interrupted: bool = False
     stop_reason: str = ""  # set when the batch stopped by itself (disk full, output not writable)
+    not_processed: list[tuple[Path, str]] = field(default_factory=list)  # left out while planning, and why
 
     @property
     def failed(self) -> int:
@@ -106,6 +112,8 @@ class BatchReport:
         data = {"interrupted": self.interrupted, "counts": self.counts(), "files": [asdict(f) for f in self.files]}
         if self.stop_reason:
             data["stop_reason"] = self.stop_reason
+        if self.not_processed:
+            data["not_processed"] = [{"input": str(p), "reason": why} for p, why in self.not_processed]
         _write_json_atomic(path, data)
 
 
@@ -147,7 +155,11 @@ def check_name_pattern(pattern: str) -> None:
     if "stem" not in used:
         raise BatchInputError("The name pattern must contain {stem} (the photo's name), so every photo gets "
                               "its own output file.")
-    sample = pattern.format(stem="x", ext="jpg", folder="f")
+    try:  # format specs and conversions ({stem:03d}, {stem!z}) fail only when applied
+        sample = pattern.format(stem="x", ext="jpg", folder="f")
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        raise BatchInputError(f"The name pattern “{pattern}” is not valid ({e}); "
+                              "use plain fields such as {stem}_unmasked.") from None
     if any(c in sample for c in '/\\:*?"<>|') or sample.strip() in ("", ".", ".."):
         raise BatchInputError(f"The name pattern “{pattern}” would make an invalid file name; "
                               "do not use / \\ : * ? \" < > |.")
@@ -159,14 +171,57 @@ def output_name(src: Path, opts: BatchOptions) -> str:
     return opts.name_pattern.format(stem=src.stem, ext=src.suffix.lstrip("."), folder=src.parent.name) + ext
 
 
-def plan(inputs: Iterable[str | Path], opts: BatchOptions) -> list[Job]:
-    """Pair every input photo with its output path. Folders keep their structure under out_dir."""
+def check_options(opts: BatchOptions) -> None:
+    """Raise BatchInputError for option values no photo could be written with."""
     check_name_pattern(opts.name_pattern)
+    if not 1 <= int(opts.quality) <= 100:
+        raise BatchInputError(f"quality {opts.quality} is out of range; use 1 to 100.")
+    if opts.out_format and opts.out_format.lower().lstrip(".") not in OUTPUT_FORMATS:
+        raise BatchInputError(f"format {opts.out_format} is not supported; use one of {', '.join(OUTPUT_FORMATS)}.")
+
+
+# Files in input folders that look like photos but cannot be read: named, not silently passed over.
+_UNSUPPORTED_PHOTOS = (".dng", ".raw", ".cr3", ".orf", ".rw2", ".raf", ".srw", ".pef")
+
+
+def _looks_like_photo(path: Path) -> bool:
+    kind = mimetypes.guess_type(path.name)[0] or ""
+    return kind.startswith("image/") or path.suffix.lower() in _UNSUPPORTED_PHOTOS
+
+
+def _special_file_reason(path: Path) -> str:
+    if os.path.islink(path) and not path.exists():
+        return "a broken link"
+    if path.is_dir():
+        return "a link to a folder (links to folders are not followed)"
+    return "not a regular file (a pipe, socket or device)"
+
+
+def _folder_files(root: Path, recursive: bool, skipped: list[tuple[Path, str]]) -> list[Path]:
+    def unreadable(e: OSError) -> None:
+        skipped.append((Path(e.filename), f"folder cannot be read ({e.strerror or e})"))
+
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(root, onerror=unreadable):
+        if not recursive:
+            subfolders.clear()
+        found += [Path(folder) / n for n in names]
+        found += [Path(folder) / d for d in subfolders if os.path.islink(os.path.join(folder, d))]
+    return sorted(found)
+
+
+def plan(inputs: Iterable[str | Path], opts: BatchOptions,
+         skipped: list[tuple[Path, str]] | None = None) -> list[Job]:
+    """Pair every input photo with its output path. Folders keep their structure under out_dir.
+    Files in the folders that look like photos but cannot be processed (GIF, HEIC, special files,
+    unreadable subfolders) are appended to ``skipped`` as (path, reason)."""
+    check_options(opts)
+    skipped = [] if skipped is None else skipped
     out_dir = Path(opts.out_dir).resolve()
     jobs: list[Job] = []
     for raw in inputs:
         src = Path(raw).expanduser()
-        if not src.exists():
+        if not os.path.lexists(src):
             raise BatchInputError(f"Input not found: {src}")
         if src.is_dir():
             if not os.access(src, os.R_OK | os.X_OK):
@@ -174,10 +229,19 @@ def plan(inputs: Iterable[str | Path], opts: BatchOptions) -> list[Job]:
             if src.resolve() == out_dir:
                 raise BatchInputError(f"The output folder is the input folder {src}; choose another output "
                                       "folder (a new subfolder is fine).")
-            pattern = "**/*" if opts.recursive else "*"
-            for f in sorted(src.glob(pattern)):
-                if f.is_file() and is_supported(f) and out_dir not in f.resolve().parents:
+            for f in _folder_files(src, opts.recursive, skipped):
+                if out_dir == f.resolve() or out_dir in f.resolve().parents:
+                    continue
+                if not f.is_file():
+                    if is_supported(f) or _looks_like_photo(f) or os.path.islink(f):
+                        skipped.append((f, _special_file_reason(f)))
+                elif is_supported(f):
                     jobs.append(Job(f, out_dir / f.relative_to(src).parent / output_name(f, opts)))
+                elif _looks_like_photo(f):
+                    skipped.append((f, f"{f.suffix or 'this'} files are not supported "
+                                       f"(use {', '.join(SUPPORTED_EXTENSIONS)})"))
+        elif not src.is_file():
+            raise BatchInputError(f"{src} is {_special_file_reason(src)}; give photos or folders.")
         elif is_supported(src):
             jobs.append(Job(src, out_dir / output_name(src, opts)))
         else:
@@ -482,6 +546,42 @@ def format_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+# ----------------------------------------------------------------------------------------- warnings
+# Pillow reports damaged files with warnings ("Corrupt EXIF data...", DecompressionBombWarning), which
+# Python prints raw on stderr, once per source line. In a batch each becomes a note on the photo that
+# caused it. warnings.catch_warnings() is process-wide and not thread-safe (two lanes load at once),
+# so one hook is installed for good and routes each warning to the photo its thread is working on.
+_photo_notes = threading.local()
+_hook_lock = threading.Lock()
+_shown_before: list = []  # the showwarning the hook replaced
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    notes = getattr(_photo_notes, "notes", None)
+    if notes is None:
+        return _shown_before[0](message, category, filename, lineno, file, line)
+    text = " ".join(str(message).split())
+    if "EXIF" in text or category.__name__ == "UserWarning" and "Tag" in text:
+        text = "the EXIF metadata is damaged; what could be read was kept"
+    if text not in notes:
+        notes.append(text)
+
+
+@contextmanager
+def _notes_for_photo(notes: list[str]):
+    with _hook_lock:
+        if warnings.showwarning is not _show_warning:
+            _shown_before[:] = [warnings.showwarning]
+            warnings.showwarning = _show_warning
+    # "always": the default shows a warning once per source line, the second damaged photo would get no note.
+    warnings.filterwarnings("always", module=r"PIL\.")
+    _photo_notes.notes = notes
+    try:
+        yield
+    finally:
+        _photo_notes.notes = None
+
+
 # ----------------------------------------------------------------------------------------- the work
 @dataclass
 class _Work:
@@ -534,7 +634,9 @@ def _load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None =
     w = _Work(job, FileReport(str(job.src), str(job.dst), "failed"), index=index)
     t0 = time.perf_counter()
     try:
-        w.img = load_image(job.src)
+        with _notes_for_photo(w.rep.notes):
+            w.img = load_image(job.src)
+        w.rep.notes += [n for n in w.img.notes if n not in w.rep.notes]
         if opts.masks_dir:
             mpath = find_user_mask(Path(opts.masks_dir), job.src)
             if mpath is None:  # like any photo without a mask: copied unchanged (or skipped)
