@@ -45,7 +45,8 @@ class Face:
 
 @contextlib.contextmanager
 def _quiet_native_stderr():
-    """Point file descriptor 2 at /dev/null for the duration (native code writes there directly)."""
+    """Point file descriptor 2 at /dev/null for the duration (native code writes there directly).
+    Process-wide, so it is used exactly once, by ``_native_graphs`` at start-up: never per call."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -62,30 +63,73 @@ def _quiet_native_stderr():
         os.close(null)
 
 
-def _silence_mediapipe() -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+class _Graphs:
+    """MediaPipe's graphs, built once per process and shared by every FaceFinder under one lock.
 
+    Each graph MediaPipe builds logs natively to fd 2 (TFLite, absl "feedback manager" warnings), and
+    the face mesh logs once more the first time it finds a face; none of it can be switched off from
+    Python. Silencing fd 2 per call or per lane raced between threads (issue 14: fd 2 left on
+    /dev/null, the batch's last lines lost), so it is done once here, before any lane exists, and
+    the graphs are shared: no later call creates a graph, so none logs."""
 
-class FaceFinder:
-    """Detector + landmarker. Not thread-safe internally, so calls are serialised by a lock."""
-
-    def __init__(self, min_score: float = 0.5, tiles: bool = True):
-        _silence_mediapipe()
+    def __init__(self, min_score: float):
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         import mediapipe as mp
 
         fd = mp.solutions.face_detection
-        with _quiet_native_stderr():  # MediaPipe's C++ start-up chatter (TFLite, absl) is not for users
-            self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=min_score)
-            self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=min_score)
-            self._mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                                         refine_landmarks=False, min_detection_confidence=0.3)
-            blank = np.zeros((64, 64, 3), np.uint8)
-            for graph in (self._short, self._full, self._mesh):  # graphs log on their first frame
-                graph.process(blank)
+        self.lock = threading.Lock()
+        with _quiet_native_stderr():
+            self.short = fd.FaceDetection(model_selection=0, min_detection_confidence=min_score)
+            self.full = fd.FaceDetection(model_selection=1, min_detection_confidence=min_score)
+            self.mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
+                                                        refine_landmarks=False, min_detection_confidence=0.3)
+            face = drawn_face()  # every graph logs on its first frame, the mesh on its first face
+            for graph in (self.short, self.full, self.mesh):
+                graph.process(face)
+
+
+_GRAPHS: _Graphs | None = None
+_GRAPHS_LOCK = threading.Lock()
+
+
+def _native_graphs(min_score: float = 0.5) -> _Graphs:
+    global _GRAPHS
+    with _GRAPHS_LOCK:
+        if _GRAPHS is None:
+            _GRAPHS = _Graphs(min_score)
+        return _GRAPHS
+
+
+def drawn_face(side: int = 192) -> np.ndarray:
+    """A plain drawn face (RGB) that MediaPipe's detector and mesh accept: used to warm the graphs up
+    at start-up so their first-face log lines are written while fd 2 is silenced."""
+    img = np.full((side, side, 3), (200, 200, 205), np.uint8)
+    c, s = side // 2, side / 192
+    def p(v):
+        return int(round(v * s))
+    cv2.ellipse(img, (c, p(82)), (p(63), p(69)), 0, 180, 360, (60, 40, 30), -1)  # hair
+    cv2.ellipse(img, (c, p(101)), (p(52), p(69)), 0, 0, 360, (205, 160, 135), -1)  # skin
+    for sx in (-1, 1):
+        ex, ey = c + sx * p(21), p(88)
+        cv2.ellipse(img, (ex, ey - p(10)), (p(12), p(3)), 0, 0, 360, (80, 55, 40), -1)  # brow
+        cv2.ellipse(img, (ex, ey), (p(10), p(4)), 0, 0, 360, (240, 240, 240), -1)  # eye
+        cv2.circle(img, (ex, ey), p(3.5), (60, 40, 30), -1)  # iris
+    cv2.line(img, (c, p(96)), (c - p(4), p(115)), (170, 120, 100), 2)  # nose
+    cv2.ellipse(img, (c, p(119)), (p(7), p(3)), 0, 0, 360, (160, 110, 95), -1)
+    cv2.ellipse(img, (c, p(136)), (p(15), p(5)), 0, 0, 360, (170, 80, 80), -1)  # mouth
+    return cv2.GaussianBlur(img, (0, 0), 1.5 * s)
+
+
+class FaceFinder:
+    """Detector + landmarker. MediaPipe's graphs are shared per process and serialised by a lock;
+    a FaceFinder itself is cheap."""
+
+    def __init__(self, min_score: float = 0.5, tiles: bool = True):
+        g = _native_graphs(min_score)
+        self._short, self._full, self._mesh = g.short, g.full, g.mesh
         self.tiles = tiles
-        self._mesh_quiet = True
-        self._lock = threading.Lock()
+        self._lock = g.lock
         c = contract()
         self.crop_size = int(c["crop_size"])
         self._tmpl_idx = np.array(c["template"]["mesh_indices"])
@@ -162,12 +206,7 @@ class FaceFinder:
         crop = cv2.warpAffine(rgb, M, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         with self._lock:
-            if self._mesh_quiet:  # the mesh logs once, natively, the first time it finds a face
-                with _quiet_native_stderr():
-                    res = self._mesh.process(crop)
-                self._mesh_quiet = not res.multi_face_landmarks
-            else:
-                res = self._mesh.process(crop)
+            res = self._mesh.process(crop)
         if not res.multi_face_landmarks:
             return None
         pts = np.array([(p.x * MESH_SIDE, p.y * MESH_SIDE) for p in res.multi_face_landmarks[0].landmark])

@@ -113,8 +113,8 @@ class Engine:
         return self._inpainter
 
     def lane(self) -> "Engine":
-        """An engine for a second batch lane: its own face finder (MediaPipe graphs are not thread-safe,
-        so one finder would serialise the lanes), the same ONNX sessions (loaded once, thread-safe)."""
+        """An engine for a second batch lane: its own face finder (which shares the process's MediaPipe
+        graphs under their lock, see faces._Graphs) and the same ONNX sessions (thread-safe)."""
         twin = Engine(self.options, FaceFinder(), self._models_dir)
         twin._segmenter, twin._inpainter = self.segmenter, self.inpainter
         return twin
