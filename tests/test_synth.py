@@ -28,7 +28,7 @@ def faces():
     return out
 
 
-@pytest.mark.parametrize("kind", synth.KINDS)
+@pytest.mark.parametrize("kind", synth.SEG_KINDS)
 def test_mask_is_binary_and_matches_the_drawing(faces, kind):
     rng = np.random.default_rng(7)
     for rgb, lm in faces[:3]:
@@ -42,7 +42,7 @@ def test_mask_is_binary_and_matches_the_drawing(faces, kind):
         ys, xs = np.nonzero(mask)
         far[max(0, ys.min() - 12):ys.max() + 12, max(0, xs.min() - 12):xs.max() + 12] = False
         assert diff[mask > 0].mean() > 3 * diff[far].mean() + 5
-        if kind == "scarf":  # scarves run down over the neck to the bottom edge
+        if kind in ("scarf", "gaiter"):  # scarves and gaiters run down over the neck to the bottom edge
             assert mask[-1].any()
 
 
@@ -86,3 +86,29 @@ def test_clothing_goes_under_the_covering_and_any_layout_is_accepted(faces):
     out_b, mask_b, _ = synth.synthesize(rgb, lm, np.random.default_rng(5), kind="surgical", photographic=False)
     np.testing.assert_array_equal(out_a, out_b)
     np.testing.assert_array_equal(mask_a, mask_b)
+
+
+def test_mask_under_the_chin_leaves_the_mouth_free(faces):
+    for k, (rgb, lm) in enumerate(faces[:4]):
+        _, mask, _ = synth.synthesize(rgb, lm, np.random.default_rng(k), kind="chin")
+        mouth = np.round(lm[list(synth.MOUTH)].mean(0)).astype(int)
+        chin = np.round(lm[synth.CHIN]).astype(int)
+        lips = np.round(lm[[0, 13, 14]]).astype(int)  # upper lip, the lips' inner edges
+        assert not mask[lips[:, 1], lips[:, 0]].any() and not mask[mouth[1] - 2:mouth[1] + 3, mouth[0]].any()
+        assert mask[chin[1] - 2:, chin[0] - 3:chin[0] + 4].mean() > 0.5  # the covering sits at and under the chin
+
+
+def test_straps_across_the_cheeks_are_drawn_and_labelled(faces):
+    """Respirator head straps run past the cheeks: what is drawn there is in the label too."""
+    rgb, lm = faces[0]
+    beyond = 0
+    for seed in range(6):
+        out, mask, _ = synth.synthesize(rgb, lm, np.random.default_rng(seed), kind="respirator", photographic=False)
+        x_left, x_right = lm[synth.LEFT_CHEEK, 0], lm[synth.RIGHT_CHEEK, 0]
+        cols = np.arange(mask.shape[1])
+        outside = mask.astype(bool) & ((cols < x_left - 3) | (cols > x_right + 3))[None, :]
+        if outside.sum() > 20:
+            beyond += 1
+            # Labelled strap pixels were really painted (not just a label over untouched skin).
+            assert np.abs(out[outside].astype(int) - rgb[outside]).max(-1).mean() > 10
+    assert beyond >= 3

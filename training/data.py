@@ -87,9 +87,10 @@ class SegmentSet(torch.utils.data.Dataset):
     """(photographed masked face, covering mask) pairs; some faces stay bare (target: empty mask)."""
 
     def __init__(self, split: str, size: int, seed: int = 0, epoch: int = 0, train: bool = True,
-                 bare_fraction: float = 0.15, limit=None):
+                 bare_fraction: float = 0.15, limit=None, kinds: tuple[str, ...] | None = None):
         self.files, self.lms = _subset(*landmarks(split), limit)
         self.size, self.seed, self.epoch, self.train, self.bare = size, seed, epoch, train, bare_fraction
+        self.kinds = kinds  # None: the synthesiser's own five kinds (the fixed validation set uses these)
 
     def __len__(self):
         return len(self.files)
@@ -109,7 +110,8 @@ class SegmentSet(torch.utils.data.Dataset):
             from training.synth import jpeg
             out, mask = jpeg(img, int(rng.integers(60, 96))), np.zeros((big, big), np.uint8)
         else:
-            out, mask, _ = synthesize(img, lm, rng)
+            kind = self.kinds[rng.integers(len(self.kinds))] if self.kinds else None
+            out, mask, _ = synthesize(img, lm, rng, kind=kind)
         return to_seg_tensors(out, mask, self.size, rng if self.train else None)
 
 
@@ -165,7 +167,7 @@ def augment_photo(rgb, mask, rng):
     """Flip, small similarity jitter (alignment is never perfect) and colour/lighting jitter."""
     if rng.random() < 0.5:
         rgb, mask = rgb[:, ::-1], mask[:, ::-1]
-    h, w = mask.shape
+    h, w = mask.shape[:2]  # a mask may carry several channels (target and weight)
     M = cv2.getRotationMatrix2D((w / 2 + rng.normal(0, 4), h / 2 + rng.normal(0, 4)),
                                 rng.normal(0, 6), rng.uniform(0.92, 1.08))
     rgb = cv2.warpAffine(np.ascontiguousarray(rgb), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)

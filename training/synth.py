@@ -28,6 +28,10 @@ from PIL import Image
 from training.paths import DATA
 
 KINDS = ("surgical", "cloth", "n95", "scarf", "template")
+# Kinds only the segmenter's data draws (``SegmentSet``): what real photos showed it missing. Kept out of
+# ``KINDS`` so the inpainter's holes (``covering_mask``) stay the distribution it was trained on.
+SEG_EXTRA_KINDS = ("gaiter", "sport", "respirator", "chin")
+SEG_KINDS = KINDS + SEG_EXTRA_KINDS
 
 # Face-mesh indices. Jaw contour from the image-left cheek down over the chin to the image-right cheek.
 JAW = [234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454]
@@ -296,6 +300,8 @@ def synthesize(rgb: np.ndarray, lm: np.ndarray, rng: np.random.Generator, kind: 
         layer, alpha = _template_layer(lm, fr, h, w, rng)
         shade = np.clip(_shading("cloth", fr, h, w, alpha, rng), 0.05, None) ** 0.5
         layer = layer * shade[..., None]
+    elif kind in SEG_EXTRA_KINDS:
+        layer, alpha = _extra_layer(kind, img, loops, lm, fr, h, w, rng)
     else:
         if kind == "scarf":
             poly = _scarf_polygon(lm, fr, h, w, rng)
@@ -396,3 +402,176 @@ def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
     return np.asarray(Image.open(buf).convert("RGB"))
+
+
+# ------------------------------------------------------------------ coverings real photos showed missing
+
+DARK_COLOURS = [(18, 18, 20), (30, 30, 34), (45, 45, 50), (25, 30, 55), (70, 70, 75), (110, 110, 115)]
+NEON_COLOURS = [(230, 60, 60), (60, 200, 90), (250, 200, 40), (240, 110, 30), (60, 140, 240), (230, 80, 180)]
+
+
+def print_layer(h, w, rng) -> np.ndarray:
+    """A procedural print: stripes, polka dots, plaid or camouflage in two to three colours."""
+    cols = [np.array(CLOTH_COLOURS[i] if rng.random() < 0.6 else NEON_COLOURS[i % len(NEON_COLOURS)], np.float32)
+            for i in rng.choice(len(CLOTH_COLOURS), 3, replace=False)]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = rng.uniform(0, np.pi)
+    t = xs * np.cos(a) + ys * np.sin(a)
+    period = rng.uniform(6, 24)
+    style = rng.integers(4)
+    if style == 0:  # stripes
+        sel = ((t / period) % 1.0 < rng.uniform(0.3, 0.6)).astype(np.float32)
+    elif style == 1:  # polka dots
+        r = period * rng.uniform(0.15, 0.35)
+        sel = ((((xs % period) - period / 2) ** 2 + ((ys % period) - period / 2) ** 2) < r * r).astype(np.float32)
+    elif style == 2:  # plaid
+        u = xs * np.cos(a + np.pi / 2) + ys * np.sin(a + np.pi / 2)
+        sel = 0.5 * ((t / period) % 1.0 < 0.35) + 0.5 * ((u / period) % 1.0 < 0.35)
+    else:  # camouflage: thresholded smooth noise
+        n = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), period / 2)
+        sel = (n > np.percentile(n, 45)).astype(np.float32) + (n > np.percentile(n, 80))
+        sel = sel / 2
+    sel = np.clip(sel, 0, 1)[..., None]
+    return cols[0] * (1 - sel) + cols[1] * sel
+
+
+def _fabric(h, w, rng, dark_bias: float) -> np.ndarray:
+    """Black/dark cloth (what real photos show most and the synthesiser drew least), prints, textures."""
+    r = rng.random()
+    if r < dark_bias:
+        c = np.array(DARK_COLOURS[rng.integers(len(DARK_COLOURS))], np.float32) + rng.normal(0, 5, 3)
+        layer = np.empty((h, w, 3), np.float32)
+        layer[:] = np.clip(c, 0, 255)
+        return layer
+    if r < dark_bias + 0.2:
+        return print_layer(h, w, rng)
+    if r < dark_bias + 0.35:
+        return texture_layer(h, w, rng)
+    layer = np.empty((h, w, 3), np.float32)
+    layer[:] = np.array((CLOTH_COLOURS + NEON_COLOURS)[rng.integers(len(CLOTH_COLOURS) + len(NEON_COLOURS))],
+                        np.float32)
+    return layer
+
+
+def _nose_top(lm, t: float) -> np.ndarray:
+    idx = t * (len(NOSE_BRIDGE) - 1)
+    i0 = int(idx)
+    return lm[NOSE_BRIDGE[i0]] * (1 - (idx - i0)) + lm[NOSE_BRIDGE[min(i0 + 1, 6)]] * (idx - i0)
+
+
+def _gaiter_polygon(lm, fr: Frame, h, w, rng) -> np.ndarray:
+    """A neck gaiter or tube: from the nose down past the image edge, about as wide as the face, with
+    nearly straight sides (a tube around the neck), its top edge curving over the cheeks."""
+    top = _nose_top(lm, rng.uniform(0.2, 0.75))
+    half = np.linalg.norm(lm[RIGHT_CHEEK] - lm[LEFT_CHEEK]) / 2 * rng.uniform(1.0, 1.2)
+    yaw_shift = fr.u * half * 0.3 * _yaw(lm, fr)
+    left = top - fr.u * half + fr.v * fr.scale * rng.uniform(0.05, 0.25) + yaw_shift
+    right = top + fr.u * half + fr.v * fr.scale * rng.uniform(0.05, 0.25) + yaw_shift
+    far = fr.v * max(h, w) * 2.0
+    flare = fr.u * half * rng.uniform(-0.1, 0.25)
+    return np.concatenate([_bezier(left, (left + top) / 2 - fr.v * fr.scale * 0.05, top),
+                           _bezier(top, (right + top) / 2 - fr.v * fr.scale * 0.05, right)[1:],
+                           [right + far + flare, left + far - flare]])
+
+
+def _chin_polygon(lm, fr: Frame, rng) -> np.ndarray:
+    """A mask pulled down under the mouth or onto the neck: top edge at the lower lip or the chin."""
+    top = lm[17] + fr.v * fr.scale * rng.uniform(0.0, 0.25)
+    jaw = lm[JAW[3:-3]].astype(np.float64)
+    centre = jaw.mean(0)
+    jaw = centre + (jaw - centre) * rng.uniform(1.0, 1.1)
+    w_ = np.sin(np.linspace(0, np.pi, len(jaw)))[:, None]
+    jaw = jaw + fr.v * fr.scale * (0.15 + w_ * rng.uniform(0.15, 0.35))
+    left, right = jaw[0], jaw[-1]
+    pts = np.concatenate([_bezier(left, (left + top) / 2 - fr.v * fr.scale * 0.03, top),
+                          _bezier(top, (right + top) / 2 - fr.v * fr.scale * 0.03, right)[1:], jaw[::-1][1:-1]])
+    # Convex: on a turned head the far jaw points fold back over the near ones.
+    return cv2.convexHull(pts.astype(np.float32))[:, 0].astype(np.float64)
+
+
+def _valve(img_layer, alpha, lm, fr: Frame, rng) -> None:
+    """An exhalation valve on one side of a respirator, drawn into the covering's colour layer."""
+    side = -1 if rng.random() < 0.5 else 1
+    c = lm[[61, 291][side > 0]] * 0.5 + lm[[234, 454][side > 0]] * 0.3 + lm[152] * 0.2
+    r = fr.scale * rng.uniform(0.09, 0.15)
+    colour = [(235, 235, 235), (40, 40, 45), (230, 120, 30), (120, 120, 125), (60, 120, 200)][rng.integers(5)]
+    disc = np.zeros(alpha.shape, np.float32)
+    cv2.circle(disc, (int(round(c[0] * 16)), int(round(c[1] * 16))), int(round(r * 16)), 1.0, -1, cv2.LINE_AA,
+               shift=4)
+    ring = disc - cv2.erode(disc, np.ones((3, 3), np.uint8))
+    shade = np.float32(rng.uniform(0.75, 1.0))
+    col = np.array(colour, np.float32)
+    img_layer[:] = img_layer * (1 - disc[..., None]) + col * disc[..., None] * shade
+    img_layer[:] *= 1 - 0.4 * ring[..., None]
+    np.maximum(alpha, disc, out=alpha)
+
+
+def _straps(canvas, label, corners, lm, fr: Frame, colour, rng, head: bool) -> None:
+    """Straps from the covering's side corners across the cheeks: ear loops to the ears, or (respirators)
+    two bands running back past the ears around the head. They belong to the covering: the label gets
+    them too, so the segmenter learns to remove them."""
+    thick = max(1, int(round(fr.scale * (rng.uniform(0.012, 0.02) if not head else rng.uniform(0.02, 0.035)))))
+    yaw = _yaw(lm, fr)
+    for corner, cheek, sign in ((corners[0], lm[LEFT_CHEEK], -1), (corners[1], lm[RIGHT_CHEEK], 1)):
+        if sign * yaw > 0.3:  # the far side of a turned head: that strap runs behind it, unseen
+            continue
+        for level in ((-0.3, 0.1) if head else (rng.uniform(-0.12, 0.0),)):
+            end = cheek + fr.u * sign * fr.scale * (rng.uniform(0.05, 0.15) if not head else 0.4) \
+                + fr.v * fr.scale * level
+            pts = _bezier(corner, (corner + end) / 2 - fr.v * fr.scale * 0.04, end, 10)
+            line = [np.round(pts * 16).astype(np.int32)]
+            cv2.polylines(canvas, line, False, tuple(float(c) for c in colour), thick, cv2.LINE_AA, shift=4)
+            cv2.polylines(label, line, False, 1.0, thick + 1, cv2.LINE_AA, shift=4)
+
+
+def _corners(poly: np.ndarray, fr: Frame) -> tuple[np.ndarray, np.ndarray]:
+    """The outline's extreme points across the face (where straps attach)."""
+    along = (poly - fr.origin) @ fr.u
+    return poly[int(np.argmin(along))], poly[int(np.argmax(along))]
+
+
+def _extra_layer(kind, img, loops, lm, fr: Frame, h, w, rng):
+    """Colour layer and alpha of a gaiter, sport mask, valved respirator or a mask pulled under the chin;
+    straps are drawn straight into ``img`` and ``loops`` (the label)."""
+    if kind == "gaiter":
+        alpha = _fill(_gaiter_polygon(lm, fr, h, w, rng), h, w)
+        layer = _fabric(h, w, rng, dark_bias=0.4)
+        uu, vv = fr.coords(h, w)
+        folds = 1.0 + 0.12 * np.sin(vv * rng.uniform(8, 18) + rng.uniform(0, 6)) * np.clip(vv - 0.6, 0, 1)
+        shade = _shading("cloth", fr, h, w, alpha, rng) * folds
+        return layer * shade[..., None], alpha
+    if kind == "chin":
+        poly = _chin_polygon(lm, fr, rng)
+        alpha = _fill(poly, h, w)
+        sub = "surgical" if rng.random() < 0.6 else "cloth"
+        layer = _colour_layer(sub, h, w, rng) * _shading(sub, fr, h, w, alpha, rng)[..., None]
+        if rng.random() < 0.7:
+            _straps(img, loops, _corners(poly, fr), lm, fr, layer[alpha > 0.5].mean(0) if (alpha > 0.5).any()
+                    else (225, 225, 225), rng, head=False)
+        return layer, alpha
+    # sport / respirator: a mask shape set higher on the nose
+    sub = "n95" if kind == "respirator" else "cloth"
+    poly = _mask_polygon(lm, fr, rng, sub)
+    top = _nose_top(lm, rng.uniform(0.15, 0.45))
+    poly[len(poly) // 4 - 2:len(poly) // 4 + 3] = poly[len(poly) // 4 - 2:len(poly) // 4 + 3] * 0.5 + top * 0.5
+    alpha = _shape_alpha(poly, lm, fr, h, w)
+    if kind == "sport":
+        layer = _fabric(h, w, rng, dark_bias=0.55)
+        shade = _shading("n95", fr, h, w, alpha, rng)
+        layer = layer * shade[..., None]
+        if rng.random() < 0.5:  # breathing valves / filter caps on the sides
+            _valve(layer, alpha, lm, fr, rng)
+        strap_colour = layer[alpha > 0.5].mean(0) if (alpha > 0.5).any() else (30, 30, 30)
+        if rng.random() < 0.7:
+            _straps(img, loops, _corners(poly, fr), lm, fr, strap_colour, rng, head=False)
+        return layer, alpha
+    colour = [(235, 235, 230), (245, 245, 245), (40, 40, 45), (225, 215, 200), (120, 170, 215)][rng.integers(5)]
+    layer = np.empty((h, w, 3), np.float32)
+    layer[:] = np.array(colour, np.float32) + rng.normal(0, 6, 3)
+    layer = layer * _shading("n95", fr, h, w, alpha, rng)[..., None]
+    if rng.random() < 0.75:
+        _valve(layer, alpha, lm, fr, rng)
+    if rng.random() < 0.8:
+        band = [(240, 240, 240), (30, 30, 30), (60, 110, 200), (230, 200, 60)][rng.integers(4)]
+        _straps(img, loops, _corners(poly, fr), lm, fr, band, rng, head=True)
+    return layer, alpha

@@ -4,6 +4,12 @@
 
 Every fifth MaskedFace-Net face is held out (``MaskedFaceSegSet(split="test")``) for evaluation.
 Resume, checkpoints and logs work as in ``training.train_inpaint``.
+
+``--weak`` fine-tunes on real photos too (``training.weak``): each batch then also holds real
+``mask_presence`` faces (bare ones: every pixel 0; masked ones: the teacher's confident pixels plus a
+multiple-instance loss over the lower face) and real coverings pasted onto CelebA faces, and the
+synthetic faces also draw the extra kinds (gaiters, sport masks, valved respirators, masks under the
+chin). The teacher is the network as loaded at the start of the run (cached pseudo-labels).
 """
 from __future__ import annotations
 
@@ -24,6 +30,10 @@ from training.runtime import Runtime
 
 NET_SIZE = 128
 REAL_SHARE = 0.3  # fraction of each batch drawn from MaskedFace-Net
+# --weak: per batch of 16, 4 real mask_presence faces (half masked), 3 pasted real coverings, 3
+# MaskedFace-Net, the rest synthetic.
+WEAK_PRESENCE, WEAK_PASTE, WEAK_MFN = 4, 3, 3
+MIL_WEIGHT, PRESENCE_WEIGHT = 0.5, 1.0
 
 
 @torch.no_grad()
@@ -54,6 +64,7 @@ def main(argv=None):
     ap.add_argument("--ckpt-minutes", type=float, default=5)
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weak", action="store_true", help="also learn from real photos (see module docstring)")
     args = ap.parse_args(argv)
 
     rt = Runtime.start(args.threads)
@@ -79,6 +90,14 @@ def main(argv=None):
     net_train = rt.wrap(net)
     val_syn = SegmentSet("val", NET_SIZE, seed=4321, train=False, limit=200)
     val_real = MaskedFaceSegSet(NET_SIZE, "test", train=False)
+    if args.weak:
+        from training import weak
+        from training.synth import SEG_KINDS
+
+        teacher = weak.load_teacher(net)  # before any update: the pseudo-labels of the loaded model
+        box = torch.from_numpy(weak.lower_face_box(NET_SIZE))
+        rt.log(f"weak supervision: {len(weak.confident_coverings(teacher, weak.presence.load('train')['labels'], NET_SIZE))}"
+               f" confident real coverings to paste")
 
     def save(final=False):
         if not rt.is_main:
@@ -92,44 +111,72 @@ def main(argv=None):
 
     t0 = last = time.time()
     step0 = step
-    n_real = int(round(args.batch * REAL_SHARE))
+    n_real = WEAK_MFN if args.weak else int(round(args.batch * REAL_SHARE))
+    n_extra = WEAK_PRESENCE + WEAK_PASTE if args.weak else 0
     while step < args.steps:
-        syn = SegmentSet("train", NET_SIZE, seed=args.seed, epoch=epoch)
+        syn = SegmentSet("train", NET_SIZE, seed=args.seed, epoch=epoch, kinds=SEG_KINDS if args.weak else None)
         real = MaskedFaceSegSet(NET_SIZE, "train", seed=args.seed, epoch=epoch)
+        if args.weak:
+            pres = weak.PresenceSet(teacher, seed=args.seed, epoch=epoch)
+            paste = weak.CopyPasteSet(teacher, NET_SIZE, seed=args.seed, epoch=epoch)
+            pres_rng = np.random.default_rng([args.seed, epoch, 99])
+            pres_order = [pres_rng.permutation(pres.with_idx), pres_rng.permutation(pres.without_idx)]
         order = np.random.default_rng([args.seed, epoch]).permutation(len(syn))[rt.rank::rt.world]
-        while pos + args.batch <= len(order) and step < args.steps:
-            items = [syn[int(i)] for i in order[pos:pos + args.batch - n_real]]
+        n_syn = args.batch - n_real - n_extra
+        while pos + n_syn <= len(order) and step < args.steps:
+            items = [syn[int(i)] for i in order[pos:pos + n_syn - (WEAK_PASTE if args.weak else 0)]]
+            if args.weak:  # pasted coverings go on the faces this step would have drawn synthetic ones on
+                items += [paste[int(i)] for i in order[pos + n_syn - WEAK_PASTE:pos + n_syn]]
             items += [real[(step * n_real + k) % len(real)] for k in range(n_real)]
             x, y = map(torch.stack, zip(*items))
-            x, y = x.to(rt.device), y.to(rt.device)
+            w_px = torch.ones_like(y)
+            if args.weak:
+                half = WEAK_PRESENCE // 2
+                picks = [pres_order[0][(step * half + k) % len(pres_order[0])] for k in range(half)]
+                picks += [pres_order[1][(step * half + k) % len(pres_order[1])] for k in range(half)]
+                px, py, pw, plab = zip(*[pres[int(i)] for i in picks])
+                x = torch.cat([x, torch.stack(px)])
+                y = torch.cat([y, torch.stack(py)])
+                w_px = torch.cat([w_px, torch.stack(pw) * PRESENCE_WEIGHT])
+                plab = torch.tensor(plab)
+            x, y, w_px = x.to(rt.device), y.to(rt.device), w_px.to(rt.device)
             logit = net_train(x)
             p = torch.sigmoid(logit)
-            dice = 1 - (2 * (p * y).sum((1, 2, 3)) + 1) / (p.sum((1, 2, 3)) + y.sum((1, 2, 3)) + 1)
-            loss = F.binary_cross_entropy_with_logits(logit, y) + 0.5 * dice.mean()
+            m = len(items)  # pixel-labelled samples: BCE + Dice
+            dice = 1 - (2 * (p[:m] * y[:m]).sum((1, 2, 3)) + 1) / (p[:m].sum((1, 2, 3)) + y[:m].sum((1, 2, 3)) + 1)
+            bce = F.binary_cross_entropy_with_logits(logit, y, weight=w_px, reduction="sum") / w_px.sum().clamp_min(1)
+            loss = bce + 0.5 * dice.mean()
+            if args.weak and (plab == 1).any():
+                loss = loss + MIL_WEIGHT * weak.mil_loss(logit[m:][plab == 1], box)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             step += 1
-            pos += args.batch - n_real
+            pos += n_syn
             if step % 50 == 0:
                 rt.log(f"step {step} ep {epoch} loss {loss.item():.4f} | "
                        f"{(step - step0) * args.batch / (time.time() - t0):.1f} img/s")
             if step % args.val_every == 0 and rt.is_main:
                 iou_s, bf_s = evaluate(net, val_syn)
                 iou_r, bf_r = evaluate(net, val_real)
-                append_log(run_dir, {"step": step, "time": time.time(), "loss": loss.item(),
-                                     "val_syn_iou": iou_s, "val_syn_bf": bf_s,
-                                     "val_real_iou": iou_r, "val_real_bf": bf_r})
+                rec = {"step": step, "time": time.time(), "loss": loss.item(), "val_syn_iou": iou_s,
+                       "val_syn_bf": bf_s, "val_real_iou": iou_r, "val_real_bf": bf_r}
+                msg = ""
+                if args.weak:
+                    pr = weak.presence_rates(net, "test")
+                    rec.update({"presence_recall": pr["with_mask_recall"], "presence_fp": pr["without_mask_fp"]})
+                    msg = f" | mask_presence held-out recall {pr['with_mask_recall']:.3f} FP {pr['without_mask_fp']:.3f}"
+                append_log(run_dir, rec)
                 rt.log(f"val step {step}: synthetic IoU {iou_s:.4f} BF {bf_s:.4f} | "
-                       f"MaskedFace-Net held-out IoU {iou_r:.4f} BF {bf_r:.4f}")
+                       f"MaskedFace-Net held-out IoU {iou_r:.4f} BF {bf_r:.4f}{msg}")
             if time.time() - last > args.ckpt_minutes * 60:
                 save()
                 last = time.time()
             if (time.time() - t0) > args.minutes * 60 or rt.stop_requested:
                 save(final=True)
                 return 0
-        if pos + args.batch > len(order):
+        if pos + n_syn > len(order):
             epoch, pos = epoch + 1, 0
     save(final=True)
     return 0
