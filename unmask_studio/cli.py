@@ -141,6 +141,7 @@ def run_batch_cli(args, ctrl_c: _CtrlC) -> int:
 
     from unmask_studio.core.batch import (REPORT_NAME, BatchInputError, BatchOptions, Manifest, batch_lanes,
                                           batch_threads, check_report_path, plan, run_batch)
+    from unmask_studio.core.onnx_models import ModelError
     from unmask_studio.core.pipeline import Engine, Options
 
     out_dir = Path(args.output)
@@ -177,7 +178,12 @@ def run_batch_cli(args, ctrl_c: _CtrlC) -> int:
     engine_opts = Options(threads=batch_threads())  # same outputs, faster next to the pipeline's decoder/encoder
     if args.grow is not None:
         engine_opts.grow_px = args.grow
-    engine = Engine(engine_opts)
+    try:  # a missing or damaged model file (broken install): one line and exit 3, not a traceback mid-batch
+        engine = Engine(engine_opts)
+        engine.warm_up()
+    except ModelError as e:
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)
+        return 3
     bar = tqdm(total=len(jobs), unit="photo", disable=args.quiet, dynamic_ncols=True)
 
     def on_file(_i, rep):
