@@ -200,7 +200,7 @@ def _reset_peak() -> None:
 
 
 def child_memory(src: Path, out: Path, threads: int | None, lanes: int = 1) -> None:
-    from unmask_studio.core.batch import BatchOptions, plan, run_batch
+    from unmask_studio.core.batch import BatchOptions, Callbacks, plan, run_batch
     from unmask_studio.core.pipeline import Engine, Options
 
     engine = Engine(Options(threads=threads))
@@ -227,7 +227,7 @@ def child_memory(src: Path, out: Path, threads: int | None, lanes: int = 1) -> N
     t0 = time.monotonic()
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    report = run_batch(engine, jobs, opts, on_file=on_file, lanes=lanes)
+    report = run_batch(engine, jobs, opts, Callbacks(on_file=on_file), lanes=lanes)
     wall = time.monotonic() - t0
     stop.set()
     th.join()

@@ -22,8 +22,8 @@ from PIL import Image
 from tests.conftest import data_path
 from unmask_studio.cli import main
 from unmask_studio.core import batch
-from unmask_studio.core.batch import (MANIFEST_NAME, BatchClock, BatchInputError, BatchOptions, Manifest, plan,
-                                      run_batch)
+from unmask_studio.core.batch import (MANIFEST_NAME, BatchClock, BatchControl, BatchInputError, BatchOptions,
+                                      Callbacks, Manifest, plan, run_batch)
 from unmask_studio.core.io import load_image
 
 MAKE_TAG = 0x010F
@@ -78,7 +78,7 @@ def test_bad_files_are_skipped_originals_untouched_and_nothing_redone(mixed, tmp
     def on_file(i, rep):
         on_disk.append(Manifest.load(opts.out_dir).entry(rep.input)["status"])
 
-    report = run_batch(engine, jobs, opts, on_file=on_file, manifest=manifest, lanes=2)
+    report = run_batch(engine, jobs, opts, Callbacks(on_file=on_file), manifest=manifest, lanes=2)
     assert [f.input for f in report.files] == [str(j.src) for j in jobs]  # in job order, with two lanes too
     st = _status(report)
     assert st == {"a.png": "done", "b.jpg": "done", "corrupt.jpg": "failed", "huge.png": "failed",
@@ -96,7 +96,8 @@ def test_bad_files_are_skipped_originals_untouched_and_nothing_redone(mixed, tmp
     # Second run: nothing that finished is redone (files untouched), failures are retried and fail again.
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.*") if p.suffix in (".png", ".jpg")}
     started = []
-    report2 = run_batch(engine, jobs, opts, manifest=Manifest.load(out), on_start=lambda i, j: started.append(j))
+    report2 = run_batch(engine, jobs, opts, Callbacks(on_start=lambda i, j: started.append(j)),
+                        manifest=Manifest.load(out))
     assert _status(report2) == {"a.png": "skipped", "b.jpg": "skipped", "corrupt.jpg": "failed",
                                 "huge.png": "failed", "wall.png": "skipped"}
     assert sorted(j.src.name for j in started) == ["corrupt.jpg", "huge.png"]
@@ -117,9 +118,9 @@ def test_cancel_then_resume_skips_finished_photos_even_without_outputs(mixed, tm
     jobs.sort(key=lambda j: j.src.name != "wall.png")  # the face-less one first
     manifest = Manifest(opts.out_dir)
     manifest.begin([mixed], opts, len(jobs))
-    seen = []
-    report = run_batch(engine, jobs, opts, on_file=lambda i, r: seen.append(r), cancel=lambda: len(seen) >= 1,
-                       manifest=manifest)
+    seen, control = [], BatchControl()
+    report = run_batch(engine, jobs, opts, Callbacks(on_file=lambda i, r: (seen.append(r), control.cancel())),
+                       control=control, manifest=manifest)
     assert report.interrupted and _status(report)["wall.png"] == "no_faces" and len(report.files) < 3
     assert not (opts.out_dir / "wall.png").exists()
     m = Manifest.load(opts.out_dir)
@@ -142,16 +143,16 @@ def test_cancel_then_resume_skips_finished_photos_even_without_outputs(mixed, tm
 def test_pause_stops_picking_new_photos(mixed, tmp_path, engine, pipelined, lanes):
     opts = BatchOptions(out_dir=tmp_path / "out")
     jobs = [j for j in plan([mixed], opts) if j.src.suffix != ".txt" and j.src.name in ("a.png", "b.jpg", "wall.png")]
-    paused, started, files, states = threading.Event(), [], [], []
-    paused.set()
+    paused, started, files, states = BatchControl(), [], [], []
+    paused.pause()
 
     def on_paused(p):
         states.append(p)
 
     result = {}
     t = threading.Thread(target=lambda: result.setdefault("r", run_batch(
-        engine, jobs, opts, on_file=lambda i, r: files.append(r), pause=paused.is_set, pipelined=pipelined, lanes=lanes,
-        on_start=lambda i, j: started.append(i), on_paused=on_paused)))
+        engine, jobs, opts, Callbacks(on_file=lambda i, r: files.append(r), on_start=lambda i, j: started.append(i),
+                                      on_paused=on_paused), control=paused, pipelined=pipelined, lanes=lanes)))
     t.start()
     deadline = time.monotonic() + 20
     while states != [True] and time.monotonic() < deadline:
@@ -159,7 +160,7 @@ def test_pause_stops_picking_new_photos(mixed, tmp_path, engine, pipelined, lane
     assert states == [True]
     time.sleep(0.5)
     assert started == [] and files == []  # paused before the first photo: nothing started
-    paused.clear()
+    paused.resume()
     t.join(60)
     assert not t.is_alive() and states == [True, False]
     assert [f.status for f in result["r"].files] == ["done", "done", "no_faces"]

@@ -125,12 +125,13 @@ def test_pipelined_and_sequential_batches_write_identical_files(photo_folder, tm
 
 
 def test_cancel_mid_batch_then_resume(photo_folder, tmp_path, engine):
-    from unmask_studio.core.batch import BatchOptions, plan, run_batch
+    from unmask_studio.core.batch import BatchControl, BatchOptions, Callbacks, plan, run_batch
 
     opts = BatchOptions(out_dir=tmp_path / "out")
     jobs = plan([photo_folder], opts)
-    seen = []
-    report = run_batch(engine, jobs, opts, on_file=lambda i, r: seen.append(r), cancel=lambda: len(seen) >= 1)
+    seen, control = [], BatchControl()
+    report = run_batch(engine, jobs, opts, Callbacks(on_file=lambda i, r: (seen.append(r), control.cancel())),
+                       control=control)
     assert report.interrupted and len(report.files) < len(jobs)
     assert not list(opts.out_dir.rglob("*.part"))
     report2 = run_batch(engine, jobs, opts)

@@ -26,7 +26,6 @@ if sys.argv[1:2] == ["batch"] and signal.getsignal(signal.SIGINT) is signal.defa
 
 import argparse  # noqa: E402
 import math  # noqa: E402
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from unmask_studio import __version__  # noqa: E402
@@ -56,27 +55,24 @@ def _number(kind, low, high):
 
 
 def _batch_parser(sub) -> None:
+    from unmask_studio.core.batch.options import described_options  # no numpy: --help stays quick
+
     p = sub.add_parser("batch", help="remove masks from files and folders",
                        description="Remove face masks from photos. Outputs go to OUT, never over the inputs; "
                                    "files already in OUT are skipped, so an interrupted batch resumes.")
     p.add_argument("inputs", nargs="+", metavar="IN", help="photos and/or folders")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
-    p.add_argument("--masks", metavar="DIR", help="use masks from DIR (same file stem; white = remove) "
-                                                  "instead of finding masks automatically")
-    p.add_argument("--save-masks", action="store_true", help="also write each removal mask as <name>.mask.png")
-    p.add_argument("--overwrite", action="store_true", help="redo photos whose output already exists")
-    p.add_argument("--no-recursive", action="store_true", help="only the top level of input folders")
-    p.add_argument("--format", choices=["jpg", "png", "webp", "tif", "bmp"], help="output format "
-                   "(default: same as each input)")
-    p.add_argument("--quality", type=_number(int, 1, 100), default=95, help="JPEG/WebP quality, 1-100 (default 95)")
-    p.add_argument("--skip-unmasked", action="store_true", help="write nothing for photos with no mask found")
+    for name, default, info in described_options():  # BatchOptions describes its own options
+        if isinstance(default, bool):
+            p.add_argument(info.flag, dest=name, default=default, help=info.help,
+                           action="store_false" if info.negated else "store_true")
+        else:
+            kind = _number(int, *info.range) if info.range else None
+            p.add_argument(info.flag, dest=name, default=default, help=info.help, metavar=info.metavar,
+                           choices=info.choices or None, **({"type": kind} if kind else {}))
     p.add_argument("--grow", type=_number(float, -64, 64), default=None,
                    help="grow (+) or shrink (-) found masks, in pixels of the 256-pixel face crop, -64 to 64 "
                         "(default 3)")
-    p.add_argument("--name", default="{stem}", metavar="PATTERN",
-                   help="output file name without extension; {stem} is the photo's name, {ext} its extension, "
-                        "{folder} its folder's name (default {stem}, e.g. \"{stem}_unmasked\")")
-    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF and colour profiles to the outputs")
     p.add_argument("--report", metavar="FILE", help="JSON report path (default OUT/unmask-report.json)")
     p.add_argument("--lanes", type=_number(int, 1, 64), default=None, metavar="N",
                    help="photos processed at once (default: 2 on a machine with 2 or more cores)")
@@ -93,15 +89,29 @@ class _CtrlC:
 
     def __init__(self):
         self.asked = False
+        self._control = None
         self._old = signal.signal(signal.SIGINT, self._on_sigint)
         if _CtrlC.early:
             self._old = signal.default_int_handler
             self._on_sigint()
 
+    @property
+    def control(self):
+        """The running batch's BatchControl (made on first use: core is not imported before that)."""
+        from unmask_studio.core.batch import BatchControl
+
+        if self._control is None:
+            self._control = BatchControl()
+            if self.asked:
+                self._control.cancel()
+        return self._control
+
     def _on_sigint(self, *_):
         if self.asked:
             raise KeyboardInterrupt
         self.asked = True
+        if self._control is not None:
+            self._control.cancel()
         _say("Stopping after the photos in progress (Ctrl-C again to stop at once)...")
 
     def restore(self) -> None:
@@ -132,83 +142,47 @@ def _batch_command(args) -> int:
         ctrl_c.restore()
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return folder.resolve() in path.resolve().parents
+class _ConsoleListener:
+    """The progress bar, and a line for each photo that failed or has a note worth reading."""
+
+    ROUTINE_NOTES = ("turned upright", "rotated/flipped upright")  # true of most phone photos: not news
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def started(self, i, job) -> None:
+        pass
+
+    def image(self, i, rgb) -> None:
+        pass
+
+    def paused(self, paused) -> None:
+        pass
+
+    def finished(self, i, rep) -> None:
+        self.bar.update(1)
+        if rep.status == "failed":
+            _say(f"failed: {rep.input}: {rep.message}")
+        notes = [n for n in rep.notes if not n.startswith(self.ROUTINE_NOTES)]
+        if notes:
+            _say(f"note: {rep.input}: {'; '.join(notes)}")
 
 
-def run_batch_cli(args, ctrl_c: _CtrlC) -> int:
-    from tqdm import tqdm
-
-    from unmask_studio.core.batch import (REPORT_NAME, BatchInputError, BatchOptions, Manifest, batch_lanes,
-                                          batch_threads, check_report_path, plan, run_batch)
-    from unmask_studio.core.onnx_models import ModelError
-    from unmask_studio.core.pipeline import Engine, Options
-
-    out_dir = Path(args.output)
-    opts = BatchOptions(out_dir=out_dir, recursive=not args.no_recursive, overwrite=args.overwrite,
-                        masks_dir=Path(args.masks) if args.masks else None, save_masks=args.save_masks,
-                        out_format=args.format, quality=args.quality, skip_unmasked=args.skip_unmasked,
-                        name_pattern=args.name, keep_metadata=not args.strip_metadata)
-    if opts.masks_dir and not opts.masks_dir.is_dir():
-        print(f"error: mask folder not found: {opts.masks_dir}", file=sys.stderr)
-        return 2
-    left_out: list = []
-    try:
-        jobs = plan(args.inputs, opts, left_out)
-        report_path = Path(args.report) if args.report else out_dir / REPORT_NAME
-        if not _inside(report_path, out_dir):  # refused before anything is created
-            check_report_path(report_path, jobs, args.inputs, opts)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if not os.access(out_dir, os.W_OK):
-            raise BatchInputError(f"Cannot write to {out_dir}: permission denied.")
-        check_report_path(report_path, jobs, args.inputs, opts)
-    except (BatchInputError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+def _list_left_out(left_out) -> None:
     for path, why in left_out[:MAX_LISTED]:
         print(f"skipped: {path}: {why}", file=sys.stderr)
     if len(left_out) > MAX_LISTED:
         print(f"skipped: {len(left_out) - MAX_LISTED} more (listed in the report)", file=sys.stderr)
-    if not jobs:
-        print("No supported photos found in the inputs.", file=sys.stderr)
-        return 2
-    # OUT/.unmask-batch.json: lets a later run (or the editor's batch dialog) resume exactly.
-    manifest = Manifest.load(out_dir) or Manifest(out_dir)
-    manifest.begin(args.inputs, opts, len(jobs))
-    engine_opts = Options(threads=batch_threads())  # same outputs, faster next to the pipeline's decoder/encoder
-    if args.grow is not None:
-        engine_opts.grow_px = args.grow
-    try:  # a missing or damaged model file (broken install): one line and exit 3, not a traceback mid-batch
-        engine = Engine(engine_opts)
-        engine.warm_up()
-    except ModelError as e:
-        print("error: " + " ".join(str(e).split()), file=sys.stderr)
-        return 3
-    bar = tqdm(total=len(jobs), unit="photo", disable=args.quiet, dynamic_ncols=True)
 
-    def on_file(_i, rep):
-        bar.update(1)
-        if rep.status == "failed":
-            tqdm.write(f"failed: {rep.input}: {rep.message}", file=sys.stderr)
-        notes = [n for n in rep.notes if not n.startswith("rotated/flipped upright")]  # routine, not news
-        if notes:
-            tqdm.write(f"note: {rep.input}: {'; '.join(notes)}", file=sys.stderr)
 
+def _finish(report, prepared) -> int:
+    """Write the report, say how it went, return the exit code."""
     try:
-        report = run_batch(engine, jobs, opts, on_file, cancel=lambda: ctrl_c.asked, manifest=manifest,
-                           lanes=max(1, args.lanes or batch_lanes()))
-    except KeyboardInterrupt:
-        from unmask_studio.core.batch import BatchReport
-        report = BatchReport(interrupted=True)
-    finally:
-        bar.close()
-    report.not_processed = left_out
-    try:
-        report.write(report_path)
+        report.write(prepared.report_path)
     except OSError as e:
-        print(f"error: could not write the report {report_path}: {e.strerror or e}", file=sys.stderr)
+        print(f"error: could not write the report {prepared.report_path}: {e.strerror or e}", file=sys.stderr)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(report.counts().items()))
-    print(f"{len(report.files)} of {len(jobs)} photos: {counts}. Report: {report_path}")
+    print(f"{len(report.files)} of {len(prepared.jobs)} photos: {counts}. Report: {prepared.report_path}")
     if report.stop_reason:
         print(f"Stopped: {report.stop_reason}", file=sys.stderr)
         return 1
@@ -216,6 +190,40 @@ def run_batch_cli(args, ctrl_c: _CtrlC) -> int:
         print("Interrupted: run the same command again to continue.", file=sys.stderr)
         return 130
     return 1 if report.failed else 0
+
+
+def run_batch_cli(args, ctrl_c: _CtrlC) -> int:
+    """``batch``: prepare, run with a progress bar, report; the exit code (see README)."""
+    from tqdm import tqdm
+
+    from unmask_studio.core.batch import (BatchInputError, BatchOptions, BatchReport, batch_engine, batch_lanes,
+                                          described_options, prepare_batch, run_batch)
+    from unmask_studio.core.onnx_models import ModelError
+
+    opts = BatchOptions(out_dir=Path(args.output), **{name: getattr(args, name) for name, _, _ in described_options()})
+    opts.masks_dir = Path(opts.masks_dir) if opts.masks_dir else None
+    try:
+        prepared = prepare_batch(args.inputs, opts, Path(args.report) if args.report else None)
+    except BatchInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _list_left_out(prepared.not_processed)
+    try:  # a missing or damaged model file (broken install): one line and exit 3, not a traceback mid-batch
+        engine = batch_engine(args.grow)
+        engine.warm_up()
+    except ModelError as e:
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)
+        return 3
+    bar = tqdm(total=len(prepared.jobs), unit="photo", disable=args.quiet, dynamic_ncols=True)
+    try:
+        report = run_batch(engine, prepared.jobs, opts, _ConsoleListener(bar), control=ctrl_c.control,
+                           manifest=prepared.manifest, lanes=args.lanes or batch_lanes())
+    except KeyboardInterrupt:  # the second Ctrl-C
+        report = BatchReport(interrupted=True)
+    finally:
+        bar.close()
+    report.not_processed = prepared.not_processed
+    return _finish(report, prepared)
 
 
 def main(argv: list[str] | None = None) -> int:

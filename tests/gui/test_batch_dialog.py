@@ -76,7 +76,8 @@ def test_batch_from_main_window_review_and_refine(qtbot, window, photos, tmp_pat
     out = tmp_path / "out"
     dlg.add_inputs([str(photos)])
     dlg.out_edit.setText(str(out))
-    assert dlg.name_edit.text() == "{stem}_unmasked"  # the dialog's default naming
+    assert dlg.name_edit.text() == "{stem}"  # the same default naming as the command line
+    dlg.name_edit.setText("{stem}_unmasked")
     assert "3 photos" in dlg.count_label.text() and dlg.start_btn.isEnabled()
     qtbot.mouseClick(dlg.start_btn, Qt.MouseButton.LeftButton)
     assert dlg.running and dlg.pages.currentIndex() == 1  # worker thread; the GUI goes on
@@ -125,9 +126,10 @@ def test_cancel_then_resume_and_pause(qtbot, window, photos, tmp_path):
     out = tmp_path / "out"
     dlg.add_inputs([str(photos)])
     dlg.out_edit.setText(str(out))
+    dlg.name_edit.setText("{stem}_unmasked")
     assert dlg.start()
-    # Cancel as soon as the first photo is finished (directly in the worker: small photos are quick).
-    dlg.worker.file_done.connect(lambda i, r: dlg.worker.cancel_event.set(), Qt.ConnectionType.DirectConnection)
+    # Cancel as soon as the first photo is finished.
+    dlg.worker.file_done.connect(lambda i, r: dlg.worker.cancel())
     wait_done(qtbot, dlg)
     st = statuses(dlg)
     assert list(st.values()).count("Waiting") >= 1, st
@@ -196,3 +198,18 @@ def test_setup_errors_and_a_batch_that_cannot_start(qtbot, window, photos, tmp_p
     assert dlg.stop_banner.isVisible() and "inpainter model is missing" in dlg.stop_banner.text()
     assert dlg.title_label.text() == "The batch could not run"
     assert not [p for p in (tmp_path / "out").iterdir() if p.suffix in (".png", ".jpg")]
+
+
+def test_the_dialog_reads_the_same_option_descriptions_as_the_cli(qtbot, window):
+    from unmask_studio.core.batch import OUTPUT_FORMATS, option_default, option_info
+
+    dlg = window.open_batch_dialog()
+    assert dlg.name_edit.text() == option_default("name_pattern") == "{stem}"  # one default, CLI and dialog
+    assert [dlg.format_combo.itemData(i) for i in range(dlg.format_combo.count())] == [None, *OUTPUT_FORMATS]
+    assert (dlg.quality_spin.minimum(), dlg.quality_spin.maximum()) == option_info("quality").range
+    assert dlg.quality_spin.value() == option_default("quality")
+    for box, name in ((dlg.recursive_check, "recursive"), (dlg.metadata_check, "keep_metadata"),
+                      (dlg.masks_check, "save_masks"), (dlg.skip_check, "skip_unmasked")):
+        assert box.text() == option_info(name).label and box.isChecked() == option_default(name)
+        if not option_info(name).negated:  # (the help of --no-recursive describes the flag, not the box)
+            assert box.toolTip().lower() == option_info(name).help.lower()

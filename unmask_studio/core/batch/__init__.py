@@ -1,0 +1,51 @@
+"""Batch processing of files and folders, shared by the CLI and the editor's batch dialog.
+
+Rules a user can rely on: outputs go to their own folder, mirroring each input folder's structure,
+each photo's output (and mask) a file of its own; an input is never written to; every output is
+written atomically (temp file, then rename), so an interrupted batch leaves only whole files; a
+second run skips what is already done, recognising each photo by its path, size and mtime, and never
+replaces a file that is not that photo's earlier result; a file that fails is reported and the batch
+goes on. A full disk or an output folder that cannot be written stops the batch with a message
+saying so (every later file would fail the same way).
+
+A batch records itself in ``OUT/.unmask-batch.json`` (the manifest: inputs, options, per-file status),
+rewritten atomically after every file, so a batch stopped by a crash, Cancel or a closed app can be
+resumed exactly, including photos that finished without writing an output (``skip_unmasked``).
+
+    plan = prepare_batch(inputs, BatchOptions(out_dir=...))      # raises BatchInputError
+    report = run_batch(batch_engine(), plan.jobs, plan.opts, listener, control=control,
+                       manifest=plan.manifest, lanes=batch_lanes())
+
+Modules: ``options`` (what can be asked, each option described once), ``plan`` (inputs -> jobs,
+``prepare_batch``), ``manifest`` (resume), ``stages`` (one photo: load -> process -> write),
+``runner`` (``run_batch`` and its schedulers), ``report`` (``Status``, reports), ``files`` (atomic
+writes), ``clock`` (elapsed/remaining time). The names below are the public API (and what the
+single ``core/batch.py`` module exported before it was split).
+"""
+from __future__ import annotations
+
+import time  # noqa: F401 - tests patch batch.time.monotonic (the clock reads time.monotonic)
+
+from unmask_studio.core.batch.clock import BatchClock, format_duration
+from unmask_studio.core.batch.files import atomic_copy, atomic_write, write_json_atomic
+from unmask_studio.core.batch.manifest import LAZY_MANIFEST_FILES, MANIFEST_NAME, Manifest, is_done, precheck
+from unmask_studio.core.batch.options import (FORMAT_LABELS, NAME_FIELDS, OUTPUT_FORMATS, BatchInputError,
+                                              BatchOptions, OptionInfo, check_name_pattern, check_options,
+                                              described_options, option_default, option_info)
+from unmask_studio.core.batch.plan import (MASK_SUFFIX, BatchPlan, Job, mask_path, output_name, plan,
+                                           prepare_batch)
+from unmask_studio.core.batch.report import (FINISHED, REPORT_NAME, BatchReport, FileReport, Status,
+                                             check_report_path)
+from unmask_studio.core.batch.runner import (BatchControl, BatchListener, Callbacks, batch_engine, batch_lanes,
+                                             batch_threads, run_batch)
+from unmask_studio.core.batch.stages import find_user_mask, load_user_mask
+
+__all__ = [
+    "BatchClock", "format_duration", "atomic_copy", "atomic_write", "write_json_atomic", "LAZY_MANIFEST_FILES",
+    "MANIFEST_NAME", "Manifest", "is_done", "precheck", "FORMAT_LABELS", "NAME_FIELDS", "OUTPUT_FORMATS",
+    "BatchInputError", "BatchOptions", "OptionInfo", "check_name_pattern", "check_options", "described_options",
+    "option_default", "option_info", "MASK_SUFFIX", "BatchPlan", "Job", "mask_path", "output_name", "plan",
+    "prepare_batch", "FINISHED", "REPORT_NAME", "BatchReport", "FileReport", "Status", "check_report_path",
+    "BatchControl", "BatchListener", "Callbacks", "batch_engine", "batch_lanes", "batch_threads", "run_batch",
+    "find_user_mask", "load_user_mask",
+]
