@@ -58,10 +58,17 @@ bad="$(cd "$INTERNAL" && find . -maxdepth 2 \( -iname 'torch*' -o -iname 'jax*' 
 cuda="$(find "$INTERNAL" -name 'libonnxruntime_providers_cuda*' -o -name 'libonnxruntime_providers_tensorrt*')"
 [[ -z "$cuda" ]] && info "CPU build (no CUDA/TensorRT provider libraries)" \
                 || info "GPU build (has $(echo "$cuda" | xargs -n1 basename | tr '\n' ' '))"
-for f in contract.json segmenter.onnx inpainter.onnx; do
-  [[ -f "$INTERNAL/resources/models/$f" ]] || fail "model file resources/models/$f missing from the bundle"
+# Every model file the package ships (unmask_studio/resources/models: *.onnx, *.json, *.md, LICENSE*,
+# as pyproject.toml's package data, without the int8 experiment), so a model added later (or loaded
+# without contract.json) cannot be forgotten by the spec.
+MODELS="$ROOT/unmask_studio/resources/models"
+models="$(cd "$MODELS" && ls -1 -- *.onnx *.json *.md LICENSE* 2>/dev/null | grep -v '\.int8\.onnx$' | tr '\n' ' ')"
+missing=0
+for f in $models; do
+  [[ -f "$INTERNAL/resources/models/$f" ]] || { fail "model file resources/models/$f missing from the bundle"; missing=1; }
 done
-[[ -f "$INTERNAL/resources/models/inpainter.onnx" ]] && pass "models inside the bundle"
+[[ "$models" == *contract.json* ]] || fail "no contract.json in $MODELS"
+[[ $missing == 0 && "$models" == *contract.json* ]] && pass "models inside the bundle: $models"
 dangling="$(find "$BUNDLE" -xtype l | head -5)"
 [[ -z "$dangling" ]] && pass "no dangling symlinks" || fail "dangling symlinks: $dangling"
 
