@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from unmask_studio.core.maskops import bbox, feather_outward
+from unmask_studio.core import detail
 
 
 def crop_roi(matrix: np.ndarray, size: int, shape: tuple[int, int], margin: int = 2):
@@ -57,8 +58,10 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     x0, y0, x1, y1 = roi
     if x1 <= x0 or y1 <= y0 or not alpha_roi.any():
         return
-    # Only the mask's box changes (plus room for the grain estimate's ring around the hole).
-    (by0, by1), (bx0, bx1) = bbox(alpha_roi > 0, GRAIN_RING + 2)
+    # Only the mask's box changes (plus room for the ring of skin around the hole that the fine
+    # detail is taken from).
+    margin = GRAIN_RING + 2 if grain_seed is None else detail.ring_width(alpha_roi > 0) + 2
+    (by0, by1), (bx0, bx1) = bbox(alpha_roi > 0, margin)
     alpha_roi = alpha_roi[by0:by1, bx0:bx1]
     x0, y0, x1, y1 = x0 + bx0, y0 + by0, x0 + bx1, y0 + by1
     inv = cv2.invertAffineTransform(matrix)
@@ -73,7 +76,7 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     orig = region.astype(np.float32)
     filled = warped.astype(np.float32)
     if grain_seed is not None:
-        filled = match_grain(orig, filled, a, grain_seed)
+        filled = detail.transfer_detail(orig, filled, a, grain_seed)
     blended = orig + (filled - orig) * a[..., None]
     touched = a > 0
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
