@@ -79,8 +79,8 @@ class ColourMatched(torch.nn.Module):
         x = F.conv2d(x, self.g, padding=(0, r), groups=4)
         return F.conv2d(x, self.g.transpose(2, 3), padding=(r, 0), groups=4)
 
-    def forward(self, image, mask):
-        out = self.inner(image, mask)
+    def forward(self, image, mask, *extra):
+        out = self.inner(image, mask, *extra)
         k = 2 * self.ring + 1
         ring = F.max_pool2d(mask, k, stride=1, padding=self.ring) - mask
         diff = image - out
@@ -146,6 +146,31 @@ def export_inpainter(run="inpaint", path=None, colour_match=True):
     return state["step"]
 
 
+def export_refined_inpainter(run="refine", path=None, colour_match=True):
+    """The two-stage 256² inpainter with its optional reference input (``training.train_refine``):
+    inputs image, mask, reference (zeros when absent) and reference_mask (1 = reference pixel)."""
+    from training.ref_models import CoarseAt128, RefineNet, TwoStage
+    from training.train_inpaint import build_generator
+
+    state = load_state(RUNS / run)
+    coarse_cfg = load_state(RUNS / state["cfg"]["coarse_run"])["cfg"]
+    model = TwoStage(CoarseAt128(build_generator(coarse_cfg)), RefineNet(tuple(state["cfg"]["widths"])))
+    model.load_state_dict(to_float(state["ema"]))
+    if colour_match:
+        model = ColourMatched(model)
+    size = json.loads((MODELS / "contract.json").read_text())["crop_size"]
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(2, 3, size, size, generator=g)
+    mask = torch.zeros(2, 1, size, size)
+    mask[:, :, size // 2:, size // 4:size * 3 // 4] = 1
+    ref = torch.rand(2, 3, size, size, generator=g)
+    valid = torch.ones(2, 1, size, size)
+    valid[1] = 0  # one face with a reference, one without: both paths are traced and checked
+    _export(model, (img * (1 - mask), mask, ref * valid, valid), ["image", "mask", "reference", "reference_mask"],
+            "output", path or MODELS / "inpainter.onnx")
+    return state["step"]
+
+
 def quantize_inpainter(src=None, dst=None):
     """Dynamic int8 weights (onnxruntime.quantization). Measured on 40 val faces: PSNR 23.15 vs 23.14 dB
     (fp32), 4.9 vs 19.2 MB, but 125 vs 111 ms per face on 2 cores (ConvInteger is slower than MKL's fp32
@@ -172,6 +197,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--only", choices=["inpainter", "segmenter"])
     ap.add_argument("--inpaint-run", default="inpaint")
+    ap.add_argument("--refine-run", default=None,
+                    help="export the two-stage inpainter with a reference input from this run (train_refine)")
     ap.add_argument("--segment-run", default="segment")
     ap.add_argument("--no-colour-match", action="store_true", help="export the bare generator (for ablations)")
     ap.add_argument("--out", type=Path, default=None, help="inpainter path (default unmask_studio/resources/models/inpainter.onnx)")
@@ -179,7 +206,10 @@ def main(argv=None):
                     help="also write inpainter.int8.onnx (dynamic int8; not used by the app, see quantize_inpainter)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    if args.only != "segmenter":
+    if args.only != "segmenter" and args.refine_run:
+        print("refined inpainter step",
+              export_refined_inpainter(args.refine_run, args.out, not args.no_colour_match))
+    elif args.only != "segmenter":
         print("inpainter step", export_inpainter(args.inpaint_run, args.out, not args.no_colour_match))
         if args.quantize:
             quantize_inpainter()
