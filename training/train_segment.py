@@ -1,6 +1,6 @@
 """Train the covering segmenter on synthetic Masked-Faces plus MaskedFace-Net's real labels.
 
-    python -m training.train_segment --run segment --threads 1 --minutes 40
+    python -m training.train_segment --run-name segment --threads 1 --minutes 40
 
 Every fifth MaskedFace-Net face is held out (``MaskedFaceSegSet(split="test")``) for evaluation.
 Resume, checkpoints and logs work as in ``training.train_inpaint``.
@@ -55,7 +55,9 @@ def evaluate(net, ds, batch=32):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--run", default="segment")
+    ap.add_argument("--run-name", "--name", dest="run", default="segment",
+                    help="run folder under training/runs (not --run: torchrun reads that as its own --run-path)")
+    ap.add_argument("--run", dest="run", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # plain python -m
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--steps", type=int, default=6000)
