@@ -23,8 +23,12 @@ OLD_NAMES = ["MASK_SUFFIX", "MANIFEST_NAME", "REPORT_NAME", "NAME_FIELDS", "FINI
 
 
 def test_old_names_are_re_exported():
+    import types
+
+    import unmask_studio.core.batch.runner  # noqa: F401 - every submodule loaded: none may shadow a name
     missing = [n for n in OLD_NAMES if not hasattr(batch, n)]
     assert not missing
+    assert not [n for n in batch.__all__ if isinstance(getattr(batch, n), types.ModuleType)]
 
 
 def test_status_values_are_the_manifests_strings():
@@ -81,12 +85,24 @@ def test_dialog_words_without_qt():
     assert st.title(RunState.OVER, 3, 3, elapsed=65) == "Finished — 3 photos in 1:05"
     assert st.title(RunState.STOPPED, 1, 3, left=2) == "Stopped — 2 photos not done"
     assert st.counts_line({"done": 2, "failed": 1}) == "2 done  ·  1 failed"
+    summary = st.inputs_summary(["/nonexistent/x.jpg"], 1, [(Path("/in/anim.gif"), ".gif files are not supported")])
+    assert summary.startswith("1 photo to process from 1 photo.") and "anim.gif" in summary
     msg = st.row_message("no_mask", "no mask named b.* in /m", "/out/b.png", Path("/in/b.png"))
     assert msg == "No mask named b.* in /m: copied unchanged as b.png"
     assert st.row_message("done", "", "/out/a.png", Path("a.png"), ["only the first frame/page of this file was "
                                                                     "loaded"]).endswith("first frame/page of this "
                                                                                         "file was loaded")
     assert "PySide6" not in Path(st.__file__).read_text()  # the words need no Qt
+
+
+def test_reading_the_option_descriptions_imports_no_engine():
+    import subprocess
+    import sys
+
+    code = ("import sys; from unmask_studio.cli import _batch_parser, _Parser; "
+            "_batch_parser(_Parser().add_subparsers()); print('numpy' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "False", r.stderr  # every start (the editor's too) parses the command line
 
 
 def test_routine_notes_are_not_printed(tmp_path, capsys):

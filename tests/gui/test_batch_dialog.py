@@ -213,3 +213,13 @@ def test_the_dialog_reads_the_same_option_descriptions_as_the_cli(qtbot, window)
         assert box.text() == option_info(name).label and box.isChecked() == option_default(name)
         if not option_info(name).negated:  # (the help of --no-recursive describes the flag, not the box)
             assert box.toolTip().lower() == option_info(name).help.lower()
+
+
+def test_the_setup_page_names_files_it_cannot_process(qtbot, window, photos):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(photos / "anim.gif")
+    dlg = window.open_batch_dialog()
+    dlg.add_inputs([str(photos)])
+    text = dlg.count_label.text()
+    assert text.startswith("3 photos to process") and "anim.gif" in text and dlg.start_btn.isEnabled()

@@ -211,11 +211,11 @@ class BatchDialog(BatchPages, QDialog):
         except BatchInputError as e:
             self.name_example.setText("")
             error = str(e)
-        n = None
+        n, left_out = None, []
         if not error and self.inputs:
-            n, error = self._count(opts)
+            n, error, left_out = self._count(opts)
         if n is not None:
-            self.count_label.setText(status_text.inputs_summary(self.inputs, n))
+            self.count_label.setText(status_text.inputs_summary(self.inputs, n, left_out))
         else:
             self.count_label.setText("Add folders or photos (or drop them here)." if not self.inputs else "")
         self.setup_error.setText(error)
@@ -223,17 +223,18 @@ class BatchDialog(BatchPages, QDialog):
         self.quality_spin.setEnabled(self.format_combo.currentData() in (None, "jpg", "webp"))
         self.start_btn.setEnabled(bool(n) and bool(self.out_edit.text().strip()) and not self.running)
 
-    def _count(self, opts: BatchOptions) -> tuple[int | None, str]:
+    def _count(self, opts: BatchOptions) -> tuple[int | None, str, list]:
         """Photos the inputs hold (or an error); walking a big tree on every keystroke would be slow, so
         cached per inputs, recursion and output folder."""
         key = (tuple(self.inputs), opts.recursive, self.out_edit.text().strip())
         if self._count_cache is None or self._count_cache[0] != key:
             probe = opts if key[2] else BatchOptions(**{**opts.__dict__, "out_dir": Path("/nonexistent/unmask-out")})
+            left_out: list = []
             try:
-                self._count_cache = (key, len(plan(self.inputs, probe)), "")
+                self._count_cache = (key, len(plan(self.inputs, probe, left_out)), "", left_out)
             except BatchInputError as e:
-                self._count_cache = (key, None, str(e))
-        return self._count_cache[1], self._count_cache[2]
+                self._count_cache = (key, None, str(e), [])
+        return self._count_cache[1:]
 
     # ------------------------------------------------------------------------------------ running
     @property

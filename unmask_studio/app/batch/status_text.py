@@ -87,12 +87,19 @@ def counts_line(counts: dict[str, int]) -> str:
     return "  ·  ".join(f"{counts[k]} {label}" for k, label in names if counts.get(k))
 
 
-def inputs_summary(inputs: list[str], photos: int) -> str:
-    """"12 photos to process from 2 folders and 1 photo."""
+def inputs_summary(inputs: list[str], photos: int, left_out: list[tuple[Path, str]] = ()) -> str:
+    """"12 photos to process from 2 folders and 1 photo." and what the folders hold that cannot be
+    processed (GIF, HEIC, special files, unreadable subfolders), named."""
     folders = sum(Path(p).is_dir() for p in inputs)
     files = len(inputs) - folders
     parts = [f"{folders} folder{'s' * (folders != 1)}"] * bool(folders) + [_photos(files)] * bool(files)
-    return f"{_photos(photos)} to process from " + " and ".join(parts) + "."
+    text = f"{_photos(photos)} to process from " + " and ".join(parts) + "."
+    if left_out:
+        names = ", ".join(Path(p).name for p, _ in left_out[:3]) + ("…" if len(left_out) > 3 else "")
+        n = len(left_out)
+        text += f" {n} other file{'s' * (n != 1)} or folder{'s' * (n != 1)} cannot be processed ({names}); " \
+                "the report lists them with the reason."
+    return text
 
 
 def row_message(status: str, message: str, output: str | None, src: Path, notes: list[str] = ()) -> str:

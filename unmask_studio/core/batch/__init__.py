@@ -16,36 +16,43 @@ resumed exactly, including photos that finished without writing an output (``ski
     report = run_batch(batch_engine(), plan.jobs, plan.opts, listener, control=control,
                        manifest=plan.manifest, lanes=batch_lanes())
 
-Modules: ``options`` (what can be asked, each option described once), ``plan`` (inputs -> jobs,
-``prepare_batch``), ``manifest`` (resume), ``stages`` (one photo: load -> process -> write),
+Modules: ``options`` (what can be asked, each option described once), ``planning`` (inputs -> jobs,
+``prepare_batch``; not ``plan.py``: the submodule would shadow the function ``plan`` here), ``manifest`` (resume), ``stages`` (one photo: load -> process -> write),
 ``runner`` (``run_batch`` and its schedulers), ``report`` (``Status``, reports), ``files`` (atomic
 writes), ``clock`` (elapsed/remaining time). The names below are the public API (and what the
 single ``core/batch.py`` module exported before it was split).
 """
 from __future__ import annotations
 
+import importlib
 import time  # noqa: F401 - tests patch batch.time.monotonic (the clock reads time.monotonic)
 
-from unmask_studio.core.batch.clock import BatchClock, format_duration
-from unmask_studio.core.batch.files import atomic_copy, atomic_write, write_json_atomic
-from unmask_studio.core.batch.manifest import LAZY_MANIFEST_FILES, MANIFEST_NAME, Manifest, is_done, precheck
-from unmask_studio.core.batch.options import (FORMAT_LABELS, NAME_FIELDS, OUTPUT_FORMATS, BatchInputError,
-                                              BatchOptions, OptionInfo, check_name_pattern, check_options,
-                                              described_options, option_default, option_info)
-from unmask_studio.core.batch.plan import (MASK_SUFFIX, BatchPlan, Job, mask_path, output_name, plan,
-                                           prepare_batch)
-from unmask_studio.core.batch.report import (FINISHED, REPORT_NAME, BatchReport, FileReport, Status,
-                                             check_report_path)
-from unmask_studio.core.batch.runner import (BatchControl, BatchListener, Callbacks, batch_engine, batch_lanes,
-                                             batch_threads, run_batch)
-from unmask_studio.core.batch.stages import find_user_mask, load_user_mask
+# Imported on first use (PEP 562): the command line reads the option descriptions (options.py, no
+# numpy) for every start, the editor included, and must not pay ~0.6 s for the engine's imports.
+_WHERE = {
+    "clock": ("BatchClock", "format_duration"),
+    "files": ("atomic_copy", "atomic_write", "write_json_atomic"),
+    "manifest": ("LAZY_MANIFEST_FILES", "MANIFEST_NAME", "Manifest", "is_done", "precheck"),
+    "options": ("FORMAT_LABELS", "NAME_FIELDS", "OUTPUT_FORMATS", "BatchInputError", "BatchOptions", "OptionInfo",
+                "check_name_pattern", "check_options", "described_options", "option_default", "option_info"),
+    "planning": ("MASK_SUFFIX", "BatchPlan", "Job", "mask_path", "output_name", "plan", "prepare_batch"),
+    "report": ("FINISHED", "REPORT_NAME", "BatchReport", "FileReport", "Status", "check_report_path"),
+    "runner": ("BatchControl", "BatchListener", "Callbacks", "batch_engine", "batch_lanes", "batch_threads",
+               "run_batch"),
+    "stages": ("find_user_mask", "load_user_mask"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+__all__ = sorted(_MODULE_OF)
 
-__all__ = [
-    "BatchClock", "format_duration", "atomic_copy", "atomic_write", "write_json_atomic", "LAZY_MANIFEST_FILES",
-    "MANIFEST_NAME", "Manifest", "is_done", "precheck", "FORMAT_LABELS", "NAME_FIELDS", "OUTPUT_FORMATS",
-    "BatchInputError", "BatchOptions", "OptionInfo", "check_name_pattern", "check_options", "described_options",
-    "option_default", "option_info", "MASK_SUFFIX", "BatchPlan", "Job", "mask_path", "output_name", "plan",
-    "prepare_batch", "FINISHED", "REPORT_NAME", "BatchReport", "FileReport", "Status", "check_report_path",
-    "BatchControl", "BatchListener", "Callbacks", "batch_engine", "batch_lanes", "batch_threads", "run_batch",
-    "find_user_mask", "load_user_mask",
-]
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))

@@ -15,7 +15,7 @@ from unmask_studio.core.batch.options import BatchOptions
 from unmask_studio.core.batch.report import FINISHED, FileReport, Status
 
 if TYPE_CHECKING:
-    from unmask_studio.core.batch.plan import Job
+    from unmask_studio.core.batch.planning import Job
 
 MANIFEST_NAME = ".unmask-batch.json"
 # Below this many entries the manifest is written after every photo.

@@ -20,7 +20,7 @@ import numpy as np
 
 from unmask_studio.core.batch.manifest import Manifest, precheck
 from unmask_studio.core.batch.options import BatchOptions
-from unmask_studio.core.batch.plan import Job
+from unmask_studio.core.batch.planning import Job
 from unmask_studio.core.batch.report import BatchReport, FileReport, Status
 from unmask_studio.core.batch.stages import PhotoInFlight, load, process, write
 from unmask_studio.core.pipeline import Engine, Options

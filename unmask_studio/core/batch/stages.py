@@ -17,7 +17,7 @@ import numpy as np
 
 from unmask_studio.core.batch.files import atomic_copy
 from unmask_studio.core.batch.options import BatchOptions
-from unmask_studio.core.batch.plan import MASK_SUFFIX, Job, mask_path
+from unmask_studio.core.batch.planning import MASK_SUFFIX, Job, mask_path
 from unmask_studio.core.batch.report import FileReport, Status
 from unmask_studio.core.faces import Face
 from unmask_studio.core.io import ImageLoadError, ImageSaveError, LoadedImage, load_image, save_image
