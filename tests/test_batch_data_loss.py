@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -164,3 +165,30 @@ def test_user_masks_folder_without_a_mask_copies_the_photo(tmp_path):
     out2 = tmp_path / "out2"  # --skip-unmasked still writes nothing for it
     assert main(["batch", str(src), "-o", str(out2), "--masks", str(masks), "--skip-unmasked", "--quiet"]) == 0
     assert (out2 / "a.png").exists() and not (out2 / "b.png").exists()
+
+
+def test_outputs_a_crashed_huge_batch_did_not_record_yet_are_its_own(tmp_path):
+    """Above LAZY_MANIFEST_FILES photos the manifest is saved lazily, so after a crash some outputs are on
+    disk without an entry: resume takes those written since the unfinished batch began as done, and
+    nothing older (a file that was there before the batch)."""
+    from unmask_studio.core.batch import Job, Manifest, Status, precheck
+
+    out = tmp_path / "out"
+    out.mkdir()
+    before = out / "old.png"
+    before.write_bytes(b"there before the batch")
+    os.utime(before, ns=(1, 1))
+    src = tmp_path / "in"
+    src.mkdir()
+    jobs = [Job(_ramp(src / "new.png", 1), out / "new.png"), Job(_ramp(src / "old.png", 2), before)]
+    opts = BatchOptions(out_dir=out)
+    m = Manifest(out)
+    m.begin([src], opts, 2)
+    (out / "new.png").write_bytes(b"written by the batch, then it crashed")
+    m = Manifest.load(out)  # what the next run reads
+    assert precheck(jobs[0], opts, m).status == Status.SKIPPED
+    assert precheck(jobs[1], opts, m).status == Status.FAILED
+    m.finish(complete=True)  # a finished batch: nothing is taken on trust any more
+    time.sleep(0.1)
+    m.begin([src], opts, 2)
+    assert precheck(jobs[0], opts, Manifest.load(out)).status == Status.FAILED

@@ -107,8 +107,8 @@ class Manifest:
         """``output`` appeared while this batch was unfinished (a huge batch records photos with an
         output lazily, so a crash can leave outputs the manifest does not list yet)."""
         since = self.data.get("incomplete_since_ns")
-        try:
-            return since is not None and output.stat().st_mtime_ns >= since
+        try:  # file times come from the kernel's coarse clock, up to a few ms behind time.time_ns()
+            return since is not None and output.stat().st_mtime_ns >= since - 50_000_000
         except OSError:
             return False
 
