@@ -6,6 +6,7 @@ CPU with a chosen number of threads. SIGTERM/SIGINT ask the loop to checkpoint a
 """
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import time
@@ -38,7 +39,10 @@ class Runtime:
         else:
             device = torch.device("cpu")
         if world > 1:
-            torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            torch.distributed.init_process_group(backend)
+            atexit.register(torch.distributed.destroy_process_group)
+            print(f"rank {rank}/{world} joined ({backend}, {device})", flush=True)
         rt = cls(device, rank, world)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, rt._request_stop)
@@ -46,6 +50,14 @@ class Runtime:
 
     def _request_stop(self, *_):
         self.stop_requested = True
+
+    def agree(self, flag: bool) -> bool:
+        """True on every rank when it is true on any (stop decisions: time limits, signals)."""
+        if self.world == 1:
+            return bool(flag)
+        t = torch.tensor([float(bool(flag))], device=self.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        return bool(t.item())
 
     def wrap(self, model):
         if self.world > 1:

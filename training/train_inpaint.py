@@ -1,17 +1,22 @@
 """Train the region-attentive inpainter. Resumable exactly; runs on CPU, one GPU or torchrun/DDP.
 
-    python -m training.train_inpaint --run inpaint --size 128 --threads 1          # start or resume
-    python -m training.train_inpaint --run inpaint --size 256 --gan                # later phase
-    torchrun --nproc_per_node=4 -m training.train_inpaint --run inpaint            # several GPUs
+    python -m training.train_inpaint --run-name inpaint --size 128 --threads 1     # start or resume
+    python -m training.train_inpaint --run-name inpaint --size 256 --gan           # later phase
+    torchrun --standalone --nproc_per_node=4 -m training.train_inpaint --run-name inpaint   # 4 GPUs/processes
 
 Losses are applied to the composite I_syn = (1-M)*I_in + M*I_out (mask-region-focused supervision,
 ``--supervision composite``) or to the raw output (``whole``, for the ablation). ``--gan`` adds the
 two spectral-norm PatchGANs (whole face and lower half) with relativistic LSGAN, discriminator feature
 matching and a Gram (style) loss on discriminator features.
 
-State lives in ``training/runs/<run>/``: ``ckpt_full.pt`` (everything, for exact resume on this
-machine, git-ignored), ``ckpt_compact.pt`` (fp16 weights + EMA + counters, small enough to commit;
-resume from it re-initialises the optimiser moments), and ``log.jsonl`` (losses and validation).
+The run folder is named by ``--run-name`` (alias ``--name``; not ``--run``, which torchrun would take
+for its own ``--run-path``). Under torchrun every rank takes an equal share of the same data order and
+all ranks stop at the same step.
+
+State lives in ``training/runs/<run-name>/`` (``UNMASK_RUNS`` moves ``training/runs``): ``ckpt_full.pt``
+(everything, for exact resume on this machine, git-ignored), ``ckpt_compact.pt`` (fp16 weights + EMA +
+counters, small enough to commit; resume from it re-initialises the optimiser moments), and
+``log.jsonl`` (losses and validation).
 """
 from __future__ import annotations
 
@@ -61,9 +66,11 @@ def validate(G, size, n=200, batch=20, device="cpu"):
     return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "l1": float(np.mean(l1))}
 
 
-def main(argv=None):
+def arg_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", default="inpaint")
+    ap.add_argument("--run-name", "--name", dest="run", default="inpaint", metavar="NAME",
+                    help="run folder under training/runs (not --run: torchrun reads that as its own --run-path)")
+    ap.add_argument("--run", dest="run", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # plain python -m
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-4)
@@ -79,7 +86,11 @@ def main(argv=None):
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--val-n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    args = arg_parser().parse_args(argv)
 
     rt = Runtime.start(args.threads)
     run_dir = RUNS / args.run
@@ -138,6 +149,7 @@ def main(argv=None):
     while step < args.steps:
         ds = InpaintSet("train", args.size, seed=args.seed, epoch=epoch)
         order = np.random.default_rng([args.seed, epoch]).permutation(len(ds))
+        order = order[:len(order) // rt.world * rt.world]  # equal shares: every rank makes the same steps
         order = order[rt.rank::rt.world]  # each process its own share, same order on resume
         while pos + args.batch <= len(order):
             idx = order[pos:pos + args.batch]
@@ -179,7 +191,8 @@ def main(argv=None):
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
                 save()
                 last_ckpt = time.time()
-            if step >= args.steps or (time.time() - t_start) > args.minutes * 60 or rt.stop_requested:
+            # every rank stops at the same step, or the ones still training wait forever in DDP's all-reduce
+            if rt.agree(step >= args.steps or (time.time() - t_start) > args.minutes * 60 or rt.stop_requested):
                 save(final=True)
                 return 0
         epoch += 1
