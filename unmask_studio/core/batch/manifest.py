@@ -107,19 +107,24 @@ class Manifest:
         """``output`` appeared while this batch was unfinished (a huge batch records photos with an
         output lazily, so a crash can leave outputs the manifest does not list yet)."""
         since = self.data.get("incomplete_since_ns")
-        try:  # file times come from the kernel's coarse clock, up to a few ms behind time.time_ns()
-            return since is not None and output.stat().st_mtime_ns >= since - 50_000_000
+        try:
+            return since is not None and output.stat().st_mtime_ns > since
         except OSError:
             return False
 
     # --- writing
     def begin(self, inputs: Iterable[str | Path], opts: BatchOptions, total: int) -> None:
         """Start (or continue) a run: entries of earlier runs are kept, they are what makes resuming work."""
-        if self.data.get("complete", True) or "incomplete_since_ns" not in self.data:
-            self.data["incomplete_since_ns"] = time.time_ns()
+        new_series = self.data.get("complete", True) or "incomplete_since_ns" not in self.data
         self.data.update(inputs=[str(Path(p).absolute()) for p in inputs], options=opts.to_json(), total=total,
                          complete=False, started=_now())
         self.save()
+        if new_series:  # the manifest's own mtime: the clock output files are stamped with (time.time_ns() is
+            try:        # finer than the kernel's coarse file clock, files written just before could look newer)
+                self.data["incomplete_since_ns"] = self.path.stat().st_mtime_ns
+            except OSError:
+                self.data["incomplete_since_ns"] = time.time_ns()
+            self.save()
 
     def record(self, job: Job, rep: FileReport) -> None:
         key = str(Path(job.src).absolute())
