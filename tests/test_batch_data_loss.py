@@ -192,3 +192,32 @@ def test_outputs_a_crashed_huge_batch_did_not_record_yet_are_its_own(tmp_path):
     m.finish(complete=True)  # a finished batch: nothing is taken on trust any more
     m.begin([src], opts, 2)
     assert precheck(jobs[0], opts, Manifest.load(out)).status == Status.FAILED
+
+
+def test_kill_9_then_the_same_command_resumes_without_conflicts(tmp_path):
+    """A batch killed at any moment (here: as soon as its first output exists, possibly before the
+    manifest records it) is finished by the same command: no photo redone as a conflict, exit 0."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for k, name in enumerate(("107", "152", "117", "107", "152", "117")):
+        shutil.copy(data_path("pairs_dev", "masked", f"{name}.png"), src / f"p{k}.png")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "unmask_studio", "batch", str(src), "-o", str(out), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("p*.png")):
+        time.sleep(0.005)
+    p.send_signal(signal.SIGKILL)
+    p.wait(30)
+    assert len(list(out.glob("p*.png"))) < 6  # killed mid-batch
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((out / "unmask-report.json").read_text())
+    assert rep["counts"].get("failed", 0) == 0 and len(rep["files"]) == 6
