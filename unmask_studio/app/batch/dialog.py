@@ -324,6 +324,7 @@ class BatchDialog(BatchPages, QDialog):
             values.update(status=Status.PENDING, message="")
         else:
             values.update(faces=rep.faces, seconds=rep.seconds)
+        if rep.status not in (Status.SKIPPED, Status.CANCELLED):  # it was one of the photos left to do
             self._left = max(0, self._left - 1)
         self.model.update_row(i, **values)
         self._update_times()
