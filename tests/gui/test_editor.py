@@ -426,37 +426,46 @@ def test_excepthook_logs_and_shows_a_dialog(tmp_path, monkeypatch):
     assert "ValueError: boom" in log_path.read_text()
 
 
-def test_run_app_opens_files_and_returns_the_exit_code(qtbot, qapp, tmp_path, monkeypatch):
+def test_run_app_opens_files_and_returns_the_exit_code(tmp_path):
+    """run_app's event loop, in a child process: once a QApplication.exec() has returned, queued
+    signals from worker threads are no longer delivered in this process (every later test that
+    opens a photo timed out)."""
+    import subprocess
     import sys
 
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from unmask_studio.app import crash_handler, main
-
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
-    monkeypatch.setattr(crash_handler, "log_dir", lambda: tmp_path)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     path = photo_file(tmp_path)
-    seen = {}
+    code = f"""
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+from unmask_studio.app import crash_handler, main
+from unmask_studio.app.main_window import MainWindow
+QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, r"{tmp_path}")
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, r"{tmp_path}")
+crash_handler.log_dir = lambda: __import__("pathlib").Path(r"{tmp_path}")
+seen = {{}}
 
-    def check_and_quit():
-        win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
-        if not win.doc.is_open:
-            QTimer.singleShot(50, check_and_quit)
-            return
-        seen["title"] = win.windowTitle()
-        win.runner.wait(20000)  # the start-up model warm-up
-        win.close()
-        QApplication.exit(3)
+def check_and_quit():
+    win = next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()), None)
+    if win is None or not win.doc.is_open:
+        QTimer.singleShot(50, check_and_quit)
+        return
+    seen["title"] = win.windowTitle()
+    win.runner.wait(20000)  # the start-up model warm-up
+    win.close()
+    QApplication.exit(3)
 
-    QTimer.singleShot(100, check_and_quit)
-    assert main.run_app([str(path)]) == 3
-    assert seen["title"].startswith("photo.png")
-    for h in list(crash_handler.log.handlers):
-        crash_handler.log.removeHandler(h)
-        h.close()
+app = QApplication(["unmask-studio"])  # run_app uses it; the timer needs it
+QTimer.singleShot(100, check_and_quit)
+code = main.run_app([r"{path}"])
+print("TITLE", seen.get("title"))
+sys.exit(code)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "TITLE photo.png" in done.stdout
 
 
 def test_a_long_session_of_signals_does_not_abort_the_interpreter(tmp_path):

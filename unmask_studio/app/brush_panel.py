@@ -1,5 +1,5 @@
 """Mask brush panel: brush / eraser, size and hardness, grow / shrink / feather, clear / invert,
-load / save a mask PNG, and Re-inpaint with the edited mask."""
+load / save a mask PNG, and Fill again with the edited mask."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal

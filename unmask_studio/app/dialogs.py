@@ -72,6 +72,18 @@ def confirm_overwrite_original(parent: QWidget, name: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def ask_stop_and_close(parent: QWidget) -> bool:
+    """The window is being closed while the photo is being processed: stop and close?"""
+    box = QMessageBox(QMessageBox.Icon.Question, "Still working",
+                      "Unmask Studio is still working on this photo.", parent=parent)
+    box.setInformativeText("Stop it and close the window?")
+    stop = box.addButton("Stop and close", QMessageBox.ButtonRole.AcceptRole)
+    keep = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.exec()
+    return box.clickedButton() is stop
+
+
 def show_crash(parent: QWidget | None, summary: str, log_path: Path) -> None:
     box = QMessageBox(QMessageBox.Icon.Critical, "Unmask Studio hit a problem",
                       "Something unexpected went wrong. The app is still running and your open photo "
@@ -80,10 +92,15 @@ def show_crash(parent: QWidget | None, summary: str, log_path: Path) -> None:
     box.exec()
 
 
+def about_text(version: str) -> str:
+    return (f"<b>Unmask Studio {version}</b><br>Removes face masks from photos and restores the face underneath."
+            "<br><br>Code: open source (MIT).<br><br>The models it ships were trained on CelebA and "
+            "MaskedFace-Net, whose licences allow <b>non-commercial research use only</b>; the mask "
+            "templates come from MaskTheFace (MIT). Check those terms before using the results commercially.")
+
+
 def show_about(parent: QWidget, version: str) -> None:
-    QMessageBox.about(parent, "About Unmask Studio",
-                      f"<b>Unmask Studio {version}</b><br>Removes face masks from photos and restores the face "
-                      "underneath.<br><br>Open source (MIT).")
+    QMessageBox.about(parent, "About Unmask Studio", about_text(version))
 
 
 SHORTCUTS_HELP = """<table cellspacing=6>
@@ -97,7 +114,7 @@ SHORTCUTS_HELP = """<table cellspacing=6>
 <tr><td><b>[ / ]</b></td><td>Smaller / bigger brush</td></tr>
 <tr><td><b>Hold C</b></td><td>Show the original while held</td></tr>
 <tr><td><b>Ctrl+R</b></td><td>Remove masks</td></tr>
-<tr><td><b>Ctrl+Shift+R</b></td><td>Re-inpaint with the edited mask</td></tr>
+<tr><td><b>Ctrl+Shift+R</b></td><td>Fill again with the edited mask</td></tr>
 </table>"""
 
 

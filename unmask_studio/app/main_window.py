@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QProgressBar, QPushButton, QToolBar, QUndoView,
-                               QVBoxLayout, QWidget)
+                               QWidget)
 
 from unmask_studio import __version__
 from unmask_studio.core.pipeline import Engine
@@ -23,12 +23,20 @@ from unmask_studio.app.file_controller import FileController
 from unmask_studio.app.history import History
 from unmask_studio.app.icons import icon
 from unmask_studio.app.layers_panel import LayersPanel
+from unmask_studio.app.layout import CanvasArea, fit_toolbar
 from unmask_studio.app.message_banner import MessageBanner
 from unmask_studio.app.processing import Processing
 from unmask_studio.app.settings import Settings, log_dir
 from unmask_studio.app.workers import JobRunner
 
 BUSY_KINDS = ("load", "remove", "inpaint", "detect", "face_box", "save")
+CLOSE_WAITS_FOR = BUSY_KINDS + ("load_mask", "save_mask")  # jobs whose outcome matters before closing
+
+
+def megapixels(pixels: int) -> str:
+    """12.2 MP, 0.6 MP, 0.043 MP: never "0.0 MP" for a small photo."""
+    mp = pixels / 1e6
+    return f"{mp:.1f} MP" if mp >= 0.1 else f"{mp:.2g} MP"
 
 
 class MainWindow(QMainWindow):
@@ -52,16 +60,8 @@ class MainWindow(QMainWindow):
 
         self.canvas = Canvas(self.doc)
         self.banner = MessageBanner()
-        central = QWidget()
-        lay = QVBoxLayout(central)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        banner_wrap = QVBoxLayout()
-        banner_wrap.setContentsMargins(6, 6, 6, 0)
-        banner_wrap.addWidget(self.banner)
-        lay.addLayout(banner_wrap)
-        lay.addWidget(self.canvas, 1)
-        self.setCentralWidget(central)
+        self.setCentralWidget(CanvasArea(self.canvas, self.banner))  # the banner floats over the photo
+        self._close_when_idle = False
 
         self._make_actions()
         self._make_docks()
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
                                       "Paint what should be removed", True)
         self.act_eraser = self._action("&Eraser", lambda: self.set_tool("eraser"), "E", "eraser",
                                        "Erase from the removal mask", True)
-        self.act_box = self._action("Add &Face Box", lambda: self.set_tool("box"), "F", "face_box",
+        self.act_box = self._action("Add &face box", lambda: self.set_tool("box"), "F", "face_box",
                                     "Drag a box around a face that was not found", True)
         for a in (self.act_pan, self.act_brush, self.act_eraser, self.act_box):
             self.tool_group.addAction(a)
@@ -134,13 +134,13 @@ class MainWindow(QMainWindow):
         self.act_smaller = self._action("Smaller Brush", self.brush.smaller, "[")
         self.act_bigger = self._action("Bigger Brush", self.brush.bigger, "]")
 
-        self.act_remove = self._action("&Remove Masks", p.remove_masks, "Ctrl+R", "remove",
+        self.act_remove = self._action("&Remove masks", p.remove_masks, "Ctrl+R", "remove",
                                        "Find faces, find their masks and restore the faces")
-        self.act_reinpaint = self._action("Re-&inpaint", p.reinpaint, "Ctrl+Shift+R", "reinpaint",
-                                          "Restore the faces again using the edited mask")
-        self.act_detect = self._action("&Detect Faces", p.detect, "Ctrl+D", "detect", "Find faces only")
+        self.act_reinpaint = self._action("&Fill again", p.reinpaint, "Ctrl+Shift+R", "reinpaint",
+                                          "Restore the faces again under the mask as you edited it")
+        self.act_detect = self._action("&Detect faces", p.detect, "Ctrl+D", "detect", "Find faces only")
         self.act_cancel = self._action("Cancel", self.cancel_jobs, "Esc", "cancel", "Stop the running step")
-        self.act_delete_face = self._action("Delete Face", lambda: p.delete_face(self.doc.selected_face),
+        self.act_delete_face = self._action("Delete face", lambda: p.delete_face(self.doc.selected_face),
                                             QKeySequence.StandardKey.Delete, tip="Remove the selected face")
 
         self.act_shortcuts = self._action("&Keyboard Shortcuts", lambda: dialogs.show_shortcuts(self), "F1")
@@ -158,10 +158,11 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_layers)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_brush)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock_history)
-        self.resizeDocks([self.dock_layers, self.dock_brush, self.dock_history], [215, 300, 200],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([self.dock_layers], [340], Qt.Orientation.Horizontal)
+        # History shares a tabbed dock with Layers: three stacked docks do not fit a 600 px tall screen.
+        self.tabifyDockWidget(self.dock_layers, self.dock_history)
+        self.dock_layers.raise_()
+        self.resizeDocks([self.dock_layers, self.dock_brush], [260, 300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.dock_layers], [320], Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -220,13 +221,18 @@ class MainWindow(QMainWindow):
                   self.act_pan, self.act_brush, self.act_eraser, None,
                   self.act_zoom_out, self.act_zoom_in, self.act_fit, self.act_actual):
             tb.addSeparator() if a is None else tb.addAction(a)
-        # Icons alone for the obvious ones keeps the toolbar from overflowing on a laptop screen.
-        for a in (self.act_undo, self.act_redo, self.act_pan, self.act_zoom_out, self.act_zoom_in,
-                  self.act_fit, self.act_actual):
-            tb.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         tb.widgetForAction(self.act_remove).setObjectName("primaryButton")  # the one thing to click first
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.toolbar = tb
+        # Labels where there is room; on a narrow window they go (least needed first), the tools stay.
+        self._toolbar_text = [self.act_open, self.act_save, self.act_remove, self.act_reinpaint, self.act_detect,
+                              self.act_box, self.act_brush, self.act_eraser]
+        self._toolbar_drop = [self.act_open, self.act_save, self.act_eraser, self.act_brush, self.act_box,
+                              self.act_detect, self.act_reinpaint, self.act_remove]
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        fit_toolbar(self.toolbar, event.size().width(), self._toolbar_text, self._toolbar_drop)
+        super().resizeEvent(event)
 
     def _make_status_bar(self) -> None:
         sb = self.statusBar()
@@ -244,9 +250,8 @@ class MainWindow(QMainWindow):
         self.pos_label.setMinimumWidth(190)
         self.zoom_label.setMinimumWidth(70)
         sb.addWidget(self.status_text, 1)
-        sb.addWidget(self.progress)
-        sb.addWidget(self.cancel_btn)
-        for w in (self.pos_label, self.size_label, self.zoom_label):
+        # Permanent: a status tip (hovering a toolbar button) hides the bar's ordinary widgets.
+        for w in (self.progress, self.cancel_btn, self.pos_label, self.size_label, self.zoom_label):
             sb.addPermanentWidget(w)
 
     def _connect(self) -> None:
@@ -368,6 +373,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message(level, text, "Add face box", lambda: self.set_tool("box"))
         else:
             self.banner.show_message(level, text)
+        self.centralWidget().place_banner()
 
     def _on_file_opened(self) -> None:
         self.banner.hide()  # messages about the previous photo no longer apply
@@ -378,7 +384,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self._continue_batch_open(*pending))
         if self.doc.is_open:
             w, h = self.doc.size
-            self.size_label.setText(f"{w} × {h} px  ({w * h / 1e6:.1f} MP)")
+            self.size_label.setText(f"{w} × {h} px  ({megapixels(w * h)})")
         else:
             self.size_label.setText("")
             self.zoom_label.setText("")
@@ -432,9 +438,10 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, 0)  # loading/saving: no fractions, just show activity
         else:
             self.progress.setRange(0, 100)
-        if not busy:
+        if not busy and not self._close_when_idle:
             self.status_text.setText("")
         self._update_enabled()
+        self._close_if_stopped()
 
     def _update_enabled(self) -> None:
         has, busy = self.doc.is_open, self.processing.busy
@@ -476,7 +483,15 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
 
     # =========================================================================== closing
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # Never block the GUI thread waiting for a job: a 40 MP paste-back can take seconds to reach
+        # its next cancel check. Ask, cancel, and close once the job has stopped.
+        if self.runner.busy(CLOSE_WAITS_FOR):
+            event.ignore()
+            if self._close_when_idle or not self.processing.busy or dialogs.ask_stop_and_close(self):
+                self._stop_then_close()
+            return
+        self._close_when_idle = False
         if not self._closing and self.files.dirty:
             event.ignore()
 
@@ -491,5 +506,14 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.runner.cancel()
-        self.runner.wait(5000)  # a save in progress finishes; engine jobs stop at their next check
+        self.runner.wait(1000)  # only the warm-up can still be running; it is not worth waiting for
         event.accept()
+
+    def _stop_then_close(self) -> None:
+        self._close_when_idle = True
+        self.processing.cancel()  # loading and saving are never interrupted: they finish first
+        self.status_text.setText("Stopping, then closing…")
+
+    def _close_if_stopped(self) -> None:
+        if self._close_when_idle and not self.runner.busy(CLOSE_WAITS_FOR):
+            QTimer.singleShot(0, self.close)

@@ -1,4 +1,4 @@
-"""The engine actions: Remove masks, Re-inpaint, Detect faces, Add face box.
+"""The engine actions: Remove masks, Fill again, Detect faces, Add face box.
 
 Each action snapshots what it needs on the GUI thread, computes in a worker (including the expensive
 "which tiles changed" comparisons), and applies the outcome as one undo command. Outcomes for a photo
@@ -120,12 +120,12 @@ class Processing(QObject):
         covered = sum(r.has_covering for r in res.faces)
         if covered:
             self.message.emit("info", f"Removed the masks on {covered} of {len(faces)} face(s). Refine the mask "
-                                      "with the brush and click “Re-inpaint” if something was missed.")
+                                      "with the brush and click “Fill again” if something was missed.")
         else:
             self.message.emit("warning", f"Found {len(faces)} face(s) but no face covering on them. Paint over what "
-                                         "should be removed with the brush, then click “Re-inpaint”.")
+                                         "should be removed with the brush, then click “Fill again”.")
 
-    # --------------------------------------------------------------------------- Re-inpaint
+    # --------------------------------------------------------------------------- Fill again
     def reinpaint(self) -> None:
         if not self._ready():
             return
@@ -142,14 +142,14 @@ class Processing(QObject):
         self.runner.submit("inpaint", job, self._when_free(self._apply_inpaint))
 
     def _apply_inpaint(self, out: Outcome) -> None:
-        if not self._ok(out, "re-inpainting"):
+        if not self._ok(out, "filling the mask again"):
             return
         image, changed = out.value
         doc = self.doc
         patches = tile_patches("result", doc.result, image, changed | doc.result_state.tiles)
-        self.stack.push(EditCommand(doc, "Re-inpaint", patches,
+        self.stack.push(EditCommand(doc, "Fill again", patches,
                                     result_state=(doc.result_state, ResultState(True, changed))))
-        self.message.emit("info", "Re-inpainted with the edited mask." if changed else
+        self.message.emit("info", "Filled again under the edited mask." if changed else
                           "The mask is empty, so the photo is shown unchanged.")
 
     # --------------------------------------------------------------------------- faces
