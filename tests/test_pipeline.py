@@ -117,3 +117,48 @@ def test_several_faces(engine):
     left = (result.mask[:, :a.shape[1]] > 0).sum()
     right = (result.mask[:, a.shape[1] + 40:] > 0).sum()
     assert left > 2000 and right > 2000
+
+
+def _tall_covering(engine, rgb):
+    """The face, its found mask, and that mask run on down over the neck to well past the inpainter's
+    crop (as a neck gaiter or a balaclava is): what issue 11 saw as a hard-edged box over the chin."""
+    faces = engine.detect(rgb)[:1]
+    mask, _ = engine.segment(rgb, faces)
+    S = engine.crop_size
+    inv = cv2.invertAffineTransform(faces[0].matrix)
+    corners = np.array([[0, 0], [S, 0], [S, S], [0, S]], float) @ inv[:, :2].T + inv[:, 2]
+    ys, xs = np.nonzero(mask > 127)
+    bottom, height = corners[:, 1].max(), np.ptp(corners[:, 1])
+    tall = mask.copy()
+    tall[int(np.percentile(ys, 60)):int(min(rgb.shape[0], bottom + 0.5 * height)), xs.min():xs.max()] = 255
+    return faces, tall, corners
+
+
+@pytest.mark.parametrize("name", ["107.png", "117.png"])
+def test_no_seam_where_the_covering_runs_past_the_crop(engine, name):
+    """The texture of the result must not change abruptly along the line where the face's crop used
+    to end (a straight seam): the change in fine-detail energy across that line is no larger than
+    across any other line parallel to it inside the filled region (before: 1.8-4.3x larger)."""
+    rgb = load_image(data_path("pairs_dev", "masked", name)).rgb
+    faces, tall, corners = _tall_covering(engine, rgb)
+    out = engine.run(rgb, mask=tall, faces=faces).image.astype(np.float32)
+    assert (out[tall > 127] != rgb[tall > 127]).any(-1).mean() > 0.95  # the whole covering is filled
+    lum = out.mean(-1)
+    detail = np.abs(lum - cv2.GaussianBlur(lum, (0, 0), 1.5))
+    inside = cv2.erode((tall > 127).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    a, b = corners[3], corners[2]  # the crop's bottom edge
+    t = (b - a) / np.linalg.norm(b - a)
+    normal = np.array([-t[1], t[0]]) * (1 if t[0] > 0 else -1)
+
+    def energy(offset):
+        pts = np.round(a + np.outer(np.linspace(0, 1, 300), b - a) + normal * offset).astype(int)
+        ok = (pts[:, 0] >= 0) & (pts[:, 0] < rgb.shape[1]) & (pts[:, 1] >= 0) & (pts[:, 1] < rgb.shape[0])
+        pts = pts[ok][inside[pts[ok, 1], pts[ok, 0]]]
+        assert len(pts) > 40
+        return detail[pts[:, 1], pts[:, 0]].mean()
+
+    e = {o: energy(o) for o in range(-27, 28)}
+    change = {o: abs(e[o + 3] - e[o - 3]) for o in range(-24, 25)}
+    at_edge = max(change[o] for o in range(-2, 3))
+    elsewhere = max(change[o] for o in list(range(-24, -8)) + list(range(9, 25)))
+    assert at_edge <= elsewhere, (at_edge, elsewhere)

@@ -68,10 +68,11 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     inv[:, 2] -= [x0, y0]
     roi_size = (x1 - x0, y1 - y0)
     warped = cv2.warpAffine(crop, inv, roi_size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    # Keep blending inside the crop, with a soft edge where the crop ends.
-    valid = cv2.warpAffine(np.ones((size, size), np.float32), inv, roi_size, flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT)
-    a = alpha_roi.astype(np.float32) * cv2.erode(valid, np.ones((3, 3), np.uint8))
+    # Keep blending inside the crop, fading out over EDGE_RAMP crop pixels where the crop ends: mask
+    # that runs on past the crop has already been filled by ``fill_outside_crop``, and the two fills
+    # cross-fade over the band instead of meeting at a straight seam.
+    a = alpha_roi.astype(np.float32) * cv2.warpAffine(edge_ramp(size), inv, roi_size, flags=cv2.INTER_LINEAR,
+                                                      borderMode=cv2.BORDER_CONSTANT)
     region = image[y0:y1, x0:x1]
     orig = region.astype(np.float32)
     filled = warped.astype(np.float32)
@@ -82,44 +83,55 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
 
 
-def fill_outside_crop(image: np.ndarray, mask: np.ndarray, tight: np.ndarray, loose: np.ndarray, size: int,
+EDGE_RAMP = 12  # crop pixels over which a pasted crop fades out at its border
+
+
+def edge_ramp(size: int) -> np.ndarray:
+    """Crop-size weight: 0 at the crop's border rising to 1 at EDGE_RAMP pixels in (a linear ramp)."""
+    d = np.minimum(np.arange(size, dtype=np.float32) + 0.5, size - 0.5 - np.arange(size, dtype=np.float32))
+    r = np.clip((d - 1) / EDGE_RAMP, 0, 1)
+    return np.minimum(r[:, None], r[None, :])
+
+
+def fill_outside_crop(image: np.ndarray, mask: np.ndarray, frame: np.ndarray, region: np.ndarray, size: int,
                       feather_px: float, grain_seed: int | None = 0) -> None:
-    """Fill, in place, the part of ``mask`` inside the loose (segmenter) crop that the tight
-    (inpainter) crop does not reach, with Telea diffusion at the face's scale. No-op when none."""
-    x0, y0, x1, y1 = crop_roi(loose, size, mask.shape)
+    """Fill, in place, the mask inside ``region`` (a wider crop around the face, 2x3) that the face's
+    inpainter crop ``frame`` does not fully cover: past its edge and in its fading border band (see
+    ``paste_back``), with Telea diffusion at the face's scale. Call before pasting the crop. No-op when
+    the mask stays inside the crop."""
+    x0, y0, x1, y1 = crop_roi(region, size, mask.shape)
     if x1 <= x0 or y1 <= y0:
         return
     hole = mask[y0:y1, x0:x1] > 127
     if not hole.any():
         return
-    inv = cv2.invertAffineTransform(tight)
+    inv = cv2.invertAffineTransform(frame)
     inv[:, 2] -= [x0, y0]
-    reach = cv2.warpAffine(np.ones((size, size), np.uint8), inv, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST,
-                           borderMode=cv2.BORDER_CONSTANT)
-    reach = cv2.erode(reach, np.ones((5, 5), np.uint8)) > 0
-    rest = hole & ~reach
+    core = cv2.warpAffine(edge_ramp(size), inv, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT) > 0.999
+    rest = hole & ~core
     if rest.sum() < 16:
         return
-    scale = min(1.0, crop_scale(tight))
+    scale = min(1.0, crop_scale(frame))
     # Work on the residual's neighbourhood only: Telea's reach plus the feathered edge.
     margin = int(np.ceil((12 + 3 * feather_px) / max(scale, 1e-6)))
     (by0, by1), (bx0, bx1) = bbox(rest, margin)
     rest = rest[by0:by1, bx0:bx1]
-    region = image[y0 + by0:y0 + by1, x0 + bx0:x0 + bx1]
-    small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else region
+    region_px = image[y0 + by0:y0 + by1, x0 + bx0:x0 + bx1]
+    small = cv2.resize(region_px, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else region_px
     m_small = cv2.resize(rest.astype(np.uint8), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
     m_small = cv2.dilate(m_small, np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(np.ascontiguousarray(small), m_small, 5, cv2.INPAINT_TELEA)
     if scale < 1:
-        filled = cv2.resize(filled, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_CUBIC)
+        filled = cv2.resize(filled, (region_px.shape[1], region_px.shape[0]), interpolation=cv2.INTER_CUBIC)
     a = feather_outward(rest.astype(np.float32), feather_px / max(scale, 1e-6))
-    orig = region.astype(np.float32)
+    orig = region_px.astype(np.float32)
     fill = filled.astype(np.float32)
     if grain_seed is not None:
         fill = match_grain(orig, fill, a, grain_seed)
     touched = a > 0
     blended = orig + (fill - orig) * a[..., None]
-    region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
+    region_px[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)
 
 
 GRAIN_RING = 8  # the ring where the photo's grain is measured reaches this far past the hole

@@ -28,6 +28,16 @@ CancelFn = Callable[[], bool]
 
 
 GRAIN_BELOW_SCALE = 0.67  # add grain when the crop is enlarged 1.5x or more to paste it back
+# A covering that runs past the inpainter's crop (neck gaiter, balaclava, a mask on a low or turned
+# face) gets a second, wider pass: the face's own crop is restored first (the model draws the mouth
+# where its template puts it, so a zoomed-out crop alone would draw a second mouth on the neck), then
+# a crop widened to take the whole covering in (up to 1/MIN_ZOOM times the face's crop, in a window
+# reaching lower than the face) fills the rest around the restored face, and the face's crop fades
+# into it over its border band. Anything beyond even that is filled by diffusion and cross-faded the
+# same way (blend.fill_outside_crop): no straight seam, box or colour step at a crop's edge.
+MIN_ZOOM = 0.5
+REACH_SHIFT = 0.25  # the window's centre sits this many crop sides below the face's crop centre
+FRAME_MARGIN = 10  # crop pixels kept between the covering and the widened crop's edge
 
 
 class Cancelled(Exception):
@@ -52,6 +62,7 @@ class FaceResult:
     crop_mask: np.ndarray | None = None  # float32 0..1 in the segmenter's crop: what it found
     crop_input: np.ndarray | None = None  # crop-size uint8 RGB: the aligned face
     crop_output: np.ndarray | None = None  # crop-size uint8 RGB: the restored face (composited)
+    crop_matrix: np.ndarray | None = None  # image -> the inpainter's crop (face.matrix unless widened)
 
     @property
     def has_covering(self) -> bool:
@@ -193,16 +204,58 @@ class Engine:
         maps a face's index in ``faces`` to another photo of that person (``core.reference``)."""
         o, S = self.options, self.crop_size
         crops = crops if crops is not None else self.crops(rgb, faces)
-        holes = []
-        for face in faces:
-            # Beyond the photo's edge the crop mirrors the photo in (to_crop), so it mirrors the mask
-            # too: a covering reflected there would otherwise be context the model copies from.
-            m = blend.to_crop(mask, face.matrix, S, border=cv2.BORDER_REFLECT101)
-            # The model must not see remnants of the covering at the hole's edge: round up.
-            holes.append(maskops.grow((m > 64).astype(np.float32), 1))
+        holes = [self._hole(mask, f.matrix) for f in faces]
         results = [FaceResult(f, crop_input=c) for f, c in zip(faces, crops)]
         todo = [i for i, h in enumerate(holes) if h.any()]
-        for n, i0 in enumerate(range(0, len(todo), o.batch_faces)):
+        self._restore(results, todo, crops, holes, references, progress, cancel, MODEL_SHARE * 0.85)
+        # Second pass, for coverings that run past a face's crop.
+        wide = {i: self.frame(mask, faces[i]) for i in todo}
+        wide = {i: W for i, W in wide.items() if W is not faces[i].matrix}
+        wide_out: dict[int, np.ndarray] = {}
+        if wide:
+            idx = list(wide)
+            w_crops, w_holes = [], []
+            for i in idx:
+                c, h = self._around_restored(rgb, mask, faces[i].matrix, wide[i], results[i].crop_output)
+                w_crops.append(c)
+                w_holes.append(h)
+            w_results = [FaceResult(faces[i]) for i in idx]
+            self._restore(w_results, [k for k, h in enumerate(w_holes) if h.any()], w_crops, w_holes,
+                          None, lambda f, m: None, cancel, 0)
+            wide_out = {i: r.crop_output for i, r in zip(idx, w_results) if r.crop_output is not None}
+        progress(MODEL_SHARE, f"Restored {len(todo)} faces")
+        # Paste back, face by face: each face only changes pixels under its own part of the mask. Mask
+        # beyond the crops (and in the band where a crop fades out) is first filled by diffusion from
+        # its surroundings, at the face's scale, then the wide crop, then the face's own crop on top,
+        # each fading into what is under it.
+        out = rgb.copy()
+        for i, face in enumerate(faces):
+            outer = wide.get(i, face.matrix) if i in wide_out else face.matrix
+            blend.fill_outside_crop(out, mask, outer, self.reach_matrix(face), S, o.feather_px,
+                                    grain_seed=100 + i if self._needs_grain(face) else None)
+        for n, i in enumerate(todo):
+            if cancel():
+                raise Cancelled()
+            progress(MODEL_SHARE + (1 - MODEL_SHARE) * n / len(todo), f"Pasting back face {n + 1} of {len(todo)}")
+            layers = ([(wide[i], wide_out[i])] if i in wide_out else []) + [(faces[i].matrix, results[i].crop_output)]
+            for M, crop in layers:
+                roi = blend.crop_roi(M, S, mask.shape)
+                blend.paste_back(out, crop, M, self._alpha(mask, M, roi), roi,
+                                 grain_seed=i if self._needs_grain(faces[i]) else None)
+            results[i].crop_matrix = wide.get(i) if i in wide_out else None
+        return out, results
+
+    def _hole(self, mask: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        # Beyond the photo's edge the crop mirrors the photo in (to_crop), so it mirrors the mask
+        # too: a covering reflected there would otherwise be context the model copies from.
+        m = blend.to_crop(mask, matrix, self.crop_size, border=cv2.BORDER_REFLECT101)
+        # The model must not see remnants of the covering at the hole's edge: round up.
+        return maskops.grow((m > 64).astype(np.float32), 1)
+
+    def _restore(self, results, todo, crops, holes, references, progress, cancel, share) -> None:
+        """Run the inpainter on crops ``todo`` in batches; composited crops into ``results``."""
+        o, S = self.options, self.crop_size
+        for i0 in range(0, len(todo), o.batch_faces):
             if cancel():
                 raise Cancelled()
             idx = todo[i0:i0 + o.batch_faces]
@@ -216,23 +269,64 @@ class Engine:
             comp = x * (1 - m) + pred * m
             for k, i in enumerate(idx):
                 results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
-            progress(MODEL_SHARE * (i0 + len(idx)) / max(1, len(todo)),
-                     f"Restored {i0 + len(idx)} of {len(todo)} faces")
-        # Paste back, face by face: each face only changes pixels under its own part of the mask.
-        out = rgb.copy()
-        for n, i in enumerate(todo):
-            if cancel():
-                raise Cancelled()
-            progress(MODEL_SHARE + (1 - MODEL_SHARE) * n / len(todo), f"Pasting back face {n + 1} of {len(todo)}")
-            roi = blend.crop_roi(faces[i].matrix, S, mask.shape)
-            blend.paste_back(out, results[i].crop_output, faces[i].matrix, self._alpha(mask, faces[i], roi), roi,
-                             grain_seed=i if self._needs_grain(faces[i]) else None)
-        # Mask beyond the inpainter's crop (a covering hanging low over the neck) is filled by
-        # diffusion from its surroundings, at the face's scale.
-        for i, face in enumerate(faces):
-            blend.fill_outside_crop(out, mask, face.matrix, self.segment_matrix(face), S,
-                                    self.options.feather_px, grain_seed=100 + i if self._needs_grain(face) else None)
-        return out, results
+            if share:
+                progress(share * (i0 + len(idx)) / max(1, len(todo)), f"Restored {i0 + len(idx)} of {len(todo)} faces")
+
+    def _around_restored(self, rgb, mask, tight, wide, restored) -> tuple[np.ndarray, np.ndarray]:
+        """The wide crop with the face's restored crop already in it, and its hole: the covering outside
+        the face crop's fully weighted core (its fading band included, so that the two fills overlap)."""
+        S = self.crop_size
+        crop = blend.to_crop(rgb, wide, S)
+        T = (np.vstack([wide, [0, 0, 1]]) @ np.vstack([cv2.invertAffineTransform(tight), [0, 0, 1]]))[:2]
+        core = cv2.warpAffine(blend.edge_ramp(S), T, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.999
+        hole = self._hole(mask, wide) > 0
+        face = cv2.warpAffine(restored, T, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        crop[core & hole] = face[core & hole]
+        return crop, (hole & ~core).astype(np.float32)
+
+    def reach_matrix(self, face: Face) -> np.ndarray:
+        """Image -> the widest window the face's crop may grow to (2x3): a covering found there, touching
+        the face, is restored with the face."""
+        S, z = self.crop_size, MIN_ZOOM
+        cx, cy = S / 2, S / 2 + REACH_SHIFT * S
+        T = np.array([[z, 0, S / 2 - z * cx], [0, z, S / 2 - z * cy], [0, 0, 1]])
+        return (T @ np.vstack([face.matrix, [0, 0, 1]]))[:2]
+
+    def frame(self, mask: np.ndarray, face: Face) -> np.ndarray:
+        """The inpainter's crop for ``face`` (2x3 image -> crop): the face's aligned crop, or, when the
+        covering on it runs past that crop, a wider crop (same centre line, smaller scale) that takes
+        the whole covering in, within the reach window. Returns ``face.matrix`` itself when unchanged."""
+        S = self.crop_size
+        R = self.reach_matrix(face)
+        m = blend.to_crop(mask, R, S, interp=cv2.INTER_NEAREST, border=cv2.BORDER_CONSTANT) > 127
+        if not m.any():
+            return face.matrix
+        # Reach-window pixel -> face-crop pixel: the inverse of the window's zoom about its centre.
+        z, cy = MIN_ZOOM, S / 2 + REACH_SHIFT * S
+        to_face = lambda x, y: ((x - S / 2) / z + S / 2, (y - S / 2) / z + cy)  # noqa: E731
+        fx0, fy0 = to_face(0, 0)
+        fx1, fy1 = to_face(S, S)
+        # Only the covering connected to the face's own crop counts (not a neighbour's mask).
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+        a0, a1 = -fx0 * z, (S - fx0) * z  # the face crop's square, in window pixels
+        b0, b1 = -fy0 * z, (S - fy0) * z
+        own = [k for k in range(1, n) if (lab[int(max(0, b0)):int(min(S, b1)), int(max(0, a0)):int(min(S, a1))] == k).any()]
+        if not own:
+            return face.matrix
+        x, y, w, h = cv2.boundingRect(np.isin(lab, own).astype(np.uint8))
+        (mx0, my0), (mx1, my1) = to_face(x, y), to_face(x + w, y + h)
+        if mx0 >= FRAME_MARGIN and my0 >= FRAME_MARGIN and mx1 <= S - FRAME_MARGIN and my1 <= S - FRAME_MARGIN:
+            return face.matrix  # the covering fits the face's crop (the usual case)
+        # Zoom out about the mouth: the model draws a mouth where its template puts one, so the wide
+        # crop keeps the (already restored) mouth there and sees the rest of the covering as chin,
+        # neck and cheeks. The scale is the largest that takes the covering in, within MIN_ZOOM.
+        px, py = contract(self._models_dir)["template_keypoints"]["mouth"]
+        m = FRAME_MARGIN
+        limits = [px / max(1e-6, px - mx0 + m), (S - px) / max(1e-6, mx1 + m - px),
+                  py / max(1e-6, py - my0 + m), (S - py) / max(1e-6, my1 + m - py)]
+        k = float(np.clip(min(limits), MIN_ZOOM, 1.0))
+        T = np.array([[k, 0, px - k * px], [0, k, py - k * py], [0, 0, 1]])
+        return (T @ np.vstack([face.matrix, [0, 0, 1]]))[:2]
 
     def _needs_grain(self, face: Face) -> bool:
         """Carry the skin's fine detail into the fill (``core/detail.py``). It adds only what the fill
@@ -240,9 +334,9 @@ class Engine:
         texture already matches, gets little or nothing."""
         return self.options.grain
 
-    def _alpha(self, mask: np.ndarray, face: Face, roi) -> np.ndarray:
-        """Blend weight over the face's region: the mask, feathered outwards by a crop-relative width."""
-        scale = blend.crop_scale(face.matrix)
+    def _alpha(self, mask: np.ndarray, matrix: np.ndarray, roi) -> np.ndarray:
+        """Blend weight over a crop's region: the mask, feathered outwards by a crop-relative width."""
+        scale = blend.crop_scale(matrix)
         x0, y0, x1, y1 = roi
         sub = mask[y0:y1, x0:x1].astype(np.float32) / 255
         return maskops.feather_outward(sub, self.options.feather_px / max(scale, 1e-6))
