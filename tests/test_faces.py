@@ -51,3 +51,78 @@ def test_stderr_survives_two_lanes_detecting():
     assert not missing, f"{len(missing)} of {wrote} lines written to fd 2 were lost"
     # ... and MediaPipe's native start-up chatter is still kept from the user.
     assert not any("W0000" in line or "XNNPACK" in line or "absl::InitializeLog" in line for line in err), err[:5]
+
+
+def test_crowd_faces_are_found():
+    """Issue 11: in a crowd of ~15 masked people BlazeFace alone found 4 faces; CenterFace finds the
+    small and turned ones too."""
+    import numpy as np
+
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    rgb = load_image(data_path("real_masked", "017.webp")).rgb
+    faces = shared_finder().find(rgb)
+    assert len(faces) >= 10, len(faces)
+    assert all(np.isfinite(f.matrix).all() for f in faces)
+
+
+def test_no_faces_in_fabric_textures():
+    """Real fabric photos (MaskTheFace textures: checks, florals, fruit prints) hold no face."""
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    folder = data_path("mask_templates", "textures")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
+    assert len(files) > 10
+    found = {p.name: len(shared_finder().find(load_image(p).rgb)) for p in files}
+    assert not any(found.values()), found
+
+
+def test_detector_keypoints_align_close_to_the_mesh():
+    """Where the face mesh fails (profiles, faces cut by the frame, tiny faces), the detector's eye, nose
+    and mouth points align the face instead: on real faces where both exist, the two alignments put
+    the template's eyes, nose and mouth within a few percent of the 256 px crop of each other."""
+    import numpy as np
+
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    finder = shared_finder()
+    errs = []
+    for name in ("000.webp", "003.webp", "010.webp", "021.webp", "033.webp", "045.webp"):
+        rgb = load_image(data_path("real_masked", name)).rgb
+        for det in finder.detect(rgb):
+            mesh = finder.landmarks(rgb, det.box)
+            if mesh is None:
+                continue
+            by_mesh, by_keypoints = finder.align(mesh), finder.align(det.keypoints)
+            tmpl = finder._kp_tmpl
+            in_image = (tmpl - by_keypoints[:, 2]) @ np.linalg.inv(by_keypoints[:, :2]).T
+            errs.append(np.abs(in_image @ by_mesh[:, :2].T + by_mesh[:, 2] - tmpl).max())
+    assert len(errs) >= 4
+    assert np.median(errs) < 20, errs  # crop pixels of 256
+
+
+def test_face_cut_by_the_frame_still_gets_a_crop():
+    """A face with its left third outside the photo: found, and aligned so that the crop's eyes sit near
+    the template's (mesh or detector keypoints)."""
+    import numpy as np
+
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    rgb = load_image(data_path("pairs_dev", "masked", "107.png")).rgb
+    full = shared_finder().find(rgb)
+    assert len(full) == 1
+    x0, _, x1, _ = full[0].box
+    cut = np.ascontiguousarray(rgb[:, int(x0 + (x1 - x0) / 3):])
+    faces = shared_finder().find(cut)
+    assert len(faces) == 1
+    shift = np.array([int(x0 + (x1 - x0) / 3), 0.0])
+    # The same face: its crop transform, moved back into the uncut photo, matches the uncut one's.
+    M = faces[0].matrix.copy()
+    M[:, 2] -= M[:, :2] @ shift  # cut pixel = photo pixel - shift
+    eyes = np.array([[85.6, 85.4], [169.6, 85.6]])
+    img_eyes = (eyes - full[0].matrix[:, 2]) @ np.linalg.inv(full[0].matrix[:, :2]).T
+    assert np.abs(img_eyes @ M[:, :2].T + M[:, 2] - eyes).max() < 25

@@ -1,12 +1,17 @@
 """Find every face in a photo, including small ones and faces behind masks, and align each to the crop
 the models were trained on.
 
-Detection uses MediaPipe's bundled BlazeFace models. Each alone misses faces (measured on real
-photos of masked people: the short-range model finds close-ups, the full-range one small faces in
-scenes), so both run on a downscaled copy of the photo and the short-range model also runs on
-overlapping tiles for small faces; boxes are merged by non-maximum suppression. For each face, the
+Two detectors, because each alone misses faces (``benchmarks/detection.py``, measured on real photos
+of masked people): MediaPipe's BlazeFace models (short- and full-range on the whole photo, the
+short-range one also on overlapping tiles) find close-ups and large faces; CenterFace
+(``centerface.py``), built for small faces, finds the 15-40 px faces of crowds and wide scenes and
+turned heads, run on the photo at two sizes. Boxes are merged by non-maximum suppression. A
+CenterFace box that scores below CF_SURE and that BlazeFace did not also find is kept only if the
+face mesh finds a face in it (textures and painted mouths get no face). For each face, the
 468-point face mesh on a crop around the box gives landmarks (it still works behind a mask, within a
-few pixels), and a similarity transform maps them onto the template from ``contract.json``.
+few pixels), and a similarity transform maps them onto the template from ``contract.json``; where the
+mesh fails (profiles, faces cut by the frame, tiny faces) the detector's eye, nose and mouth points
+align the face instead.
 """
 from __future__ import annotations
 
@@ -16,16 +21,29 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
+from unmask_studio.core.centerface import CenterFace
 from unmask_studio.core.onnx_models import contract
 
 DETECT_SIDE = 1024  # longest side of the copy the whole-image detectors see
 TILE_SIDE = 640  # tiles for the small-face pass
 MESH_SIDE = 256  # face crop size for the face mesh
 MESH_CONTEXT = (1.8, 1.35, 2.6)  # crop side / face box side, tried in turn
+CF_SIDES = (320, 640)  # CenterFace runs on the photo resized to these longest sides (320: large
+# faces, which it misses at higher resolution; 640: faces down to ~15 px in a 1024 px photo)
+CF_MIN = 0.4  # CenterFace score to consider a box at all
+CF_SURE = 0.7  # ... and to keep it without the face mesh or BlazeFace confirming it
+
+
+class Detection(NamedTuple):
+    box: np.ndarray  # x0, y0, x1, y1 in image pixels
+    score: float
+    keypoints: np.ndarray  # 4x2: right eye, left eye (the subject's), nose tip, mouth centre
+    sure: bool  # False: keep only if the face mesh confirms it
 
 
 @dataclass
@@ -125,10 +143,11 @@ class FaceFinder:
     """Detector + landmarker. MediaPipe's graphs are shared per process and serialised by a lock;
     a FaceFinder itself is cheap."""
 
-    def __init__(self, min_score: float = 0.5, tiles: bool = True):
+    def __init__(self, min_score: float = 0.5, tiles: bool = True, cf_sides: tuple[int, ...] = CF_SIDES):
         g = _native_graphs(min_score)
         self._short, self._full, self._mesh = g.short, g.full, g.mesh
         self.tiles = tiles
+        self.cf_sides = cf_sides  # () = BlazeFace alone (the benchmark's baseline)
         self._lock = g.lock
         c = contract()
         self.crop_size = int(c["crop_size"])
@@ -138,10 +157,10 @@ class FaceFinder:
         self._kp_tmpl = np.array([kp["right_eye"], kp["left_eye"], kp["nose_tip"], kp["mouth"]], np.float64)
 
     # ------------------------------------------------------------------------------- detection
-    def detect(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
-        """Boxes (x0, y0, x1, y1), scores and 6 keypoints in image pixels, best first."""
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Faces in the photo, best first (``sure`` False: to be confirmed by the face mesh)."""
         h, w = rgb.shape[:2]
-        found: list[tuple[np.ndarray, float, np.ndarray]] = []
+        found: list[Detection] = []
         # One area-averaged reduction feeds the tiles; the whole-image pass reduces that further.
         # (Resizing each tile from the full photo cost more than the detectors on a 12 MP photo.)
         tiled = self.tiles and max(h, w) > TILE_SIDE * 1.2
@@ -154,7 +173,23 @@ class FaceFinder:
                 found += self._run(det, small, 0, 0, 1 / scale)
             if tiled:
                 found += self._tiled(base, 1 / tile_scale)
+        blaze = [d.box for d in found]
+        for side in self.cf_sides:
+            found += self._centerface(small if side <= max(small.shape[:2]) else rgb, side, max(h, w), blaze)
         return nms(found)
+
+    def _centerface(self, rgb: np.ndarray, side: int, image_side: int, blaze: list) -> list[Detection]:
+        """CenterFace on ``rgb`` resized to ``side`` (its longest side); boxes in photo pixels."""
+        s = side / max(rgb.shape[:2])
+        img = _shrink(rgb, s) if s < 1 else cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
+        boxes, scores, pts = centerface()(img, CF_MIN)
+        to_image = image_side / max(img.shape[:2])
+        out = []
+        for box, score, p in zip(boxes * to_image, scores, pts * to_image):
+            kps = np.array([p[0], p[1], p[2], (p[3] + p[4]) / 2])
+            sure = score >= CF_SURE or any(iou(box, b) > 0.3 for b in blaze)
+            out.append(Detection(box, float(score), kps, bool(sure)))
+        return out
 
     @staticmethod
     def _tile_side(h: int, w: int) -> int:
@@ -183,7 +218,7 @@ class FaceFinder:
             bb = d.location_data.relative_bounding_box
             box = np.array([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h])
             kps = np.array([(k.x * w, k.y * h) for k in d.location_data.relative_keypoints])
-            out.append((box * scale + [ox, oy, ox, oy], float(d.score[0]), kps * scale + [ox, oy]))
+            out.append(Detection(box * scale + [ox, oy, ox, oy], float(d.score[0]), kps[:4] * scale + [ox, oy], True))
         return out
 
     # ------------------------------------------------------------------------------- landmarks
@@ -227,9 +262,11 @@ class FaceFinder:
 
     def find(self, rgb: np.ndarray) -> list[Face]:
         faces = []
-        for box, score, kps in self.detect(rgb):
-            lm = self.landmarks(rgb, box)
-            faces.append(self.face_from(box, score, lm if lm is not None else kps))
+        for det in self.detect(rgb):
+            lm = self.landmarks(rgb, det.box)
+            if lm is None and not det.sure:
+                continue  # a weak CenterFace box nothing else confirms: a texture, not a face
+            faces.append(self.face_from(det.box, det.score, lm if lm is not None else det.keypoints))
         return faces
 
     def face_from(self, box, score, landmarks, manual=False) -> Face:
@@ -283,22 +320,31 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def nms(found, thresh: float = 0.3):
-    """Keep the best-scoring of overlapping boxes; a box mostly inside a kept one is a duplicate too."""
+    """Keep the best-scoring of overlapping boxes; a box mostly inside a kept one is a duplicate too.
+    A kept Detection that a duplicate was sure of becomes sure: two detections agreed on it."""
     keep = []
     for cand in sorted(found, key=lambda f: -f[1]):
         box = cand[0]
         area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
-        dup = False
-        for k in keep:
+        dup = None
+        for j, k in enumerate(keep):
             kb = k[0]
             ix = max(0.0, min(box[2], kb[2]) - max(box[0], kb[0]))
             iy = max(0.0, min(box[3], kb[3]) - max(box[1], kb[1]))
             if iou(box, kb) > thresh or ix * iy / area > 0.6:
-                dup = True
+                dup = j
                 break
-        if not dup:
+        if dup is None:
             keep.append(cand)
+        elif isinstance(cand, Detection) and cand.sure and not keep[dup].sure:
+            keep[dup] = keep[dup]._replace(sure=True)
     return keep
+
+
+@lru_cache(maxsize=1)
+def centerface() -> CenterFace:
+    """One CenterFace session per process, shared by every lane (onnxruntime sessions are thread-safe)."""
+    return CenterFace()
 
 
 @lru_cache(maxsize=1)
