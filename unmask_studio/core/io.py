@@ -195,8 +195,9 @@ def _too_big(name: str, size: tuple[int, int] | None, limit: int) -> ImageLoadEr
 # float64 and took 12.5 GB to load; now 1.5 GB: its uint16 samples plus the uint8 result).
 _BAND_PIXELS = 1 << 20
 # Memory a loaded photo needs later on top of its own pixels (bytes per pixel): the engine's result
-# and mask (3 + 1) and the encoder's copy (Pillow keeps RGB as 4 bytes).  Measured by
-# benchmarks/memory.py; used only to refuse photos that cannot be processed at all.
+# and mask (3 + 1) and the encoder's copy (Pillow keeps RGB as 4 bytes).  With the 3 of the photo
+# itself that is 11 bytes a pixel; benchmarks/memory.py measured 10 (24 MP JPEG, 245 MB over idle) and
+# 9 (13000² 16-bit PNG, 1.48 GB).  Used only to refuse photos that cannot be processed at all.
 _PROCESS_BYTES_PER_PIXEL = 8
 
 
@@ -224,7 +225,8 @@ def _decode(src: Image.Image, path: Path) -> LoadedImage:
     # Pillow silently keeps only the high byte of 16-bit colour, so those are decoded by
     # OpenCV/tifffile (2 bytes a sample); everything else by Pillow (4 bytes a pixel for RGB-like modes).
     decoded = w * h * ((8 if has_alpha else 6) if colour16 else _PIL_BYTES_PER_PIXEL.get(mode, 4))
-    _check_memory(path, w, h, decoded + w * h * (3 + _PROCESS_BYTES_PER_PIXEL))
+    # The decoded samples are freed before processing starts: the peak is the larger of the two stages.
+    _check_memory(path, w, h, max(decoded, w * h * _PROCESS_BYTES_PER_PIXEL) + w * h * 3)
 
     if colour16:
         samples, channel_order = _read_16bit_colour(path, fmt, src.size, 4 if has_alpha else 3)
