@@ -42,10 +42,11 @@ class Runtime:
             backend = "nccl" if device.type == "cuda" else "gloo"
             torch.distributed.init_process_group(backend)
             atexit.register(torch.distributed.destroy_process_group)
-            print(f"rank {rank}/{world} joined ({backend}, {device})", flush=True)
         rt = cls(device, rank, world)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, rt._request_stop)
+        if world > 1:  # every rank says so (rt.log is rank 0 only): shows all started, and their pids
+            print(f"rank {rank}/{world} joined ({backend}, {device}), pid {os.getpid()}", flush=True)
         return rt
 
     def _request_stop(self, *_):
