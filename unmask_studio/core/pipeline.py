@@ -38,6 +38,8 @@ GRAIN_BELOW_SCALE = 0.67  # add grain when the crop is enlarged 1.5x or more to 
 MIN_ZOOM = 0.5
 REACH_SHIFT = 0.25  # the window's centre sits this many crop sides below the face's crop centre
 FRAME_MARGIN = 10  # crop pixels kept between the covering and the widened crop's edge
+OWN_ZONE = (80, 134, 176, 219)  # face-crop box around the nose tip, mouth and chin: a covering that
+# touches it is this face's own (in a crowd, a neighbour's mask may run into the face's crop too)
 
 
 class Cancelled(Exception):
@@ -214,9 +216,9 @@ class Engine:
         wide_out: dict[int, np.ndarray] = {}
         if wide:
             idx = list(wide)
-            w_crops, w_holes = [], []
+            w_crops, w_holes, w_own = [], [], {}
             for i in idx:
-                c, h = self._around_restored(rgb, mask, faces[i].matrix, wide[i], results[i].crop_output)
+                c, h, w_own[i] = self._around_restored(rgb, mask, faces[i].matrix, wide[i], results[i].crop_output)
                 w_crops.append(c)
                 w_holes.append(h)
             w_results = [FaceResult(faces[i]) for i in idx]
@@ -237,10 +239,10 @@ class Engine:
             if cancel():
                 raise Cancelled()
             progress(MODEL_SHARE + (1 - MODEL_SHARE) * n / len(todo), f"Pasting back face {n + 1} of {len(todo)}")
-            layers = ([(wide[i], wide_out[i])] if i in wide_out else []) + [(faces[i].matrix, results[i].crop_output)]
-            for M, crop in layers:
+            layers = [(wide[i], wide_out[i], w_own[i])] if i in wide_out else []
+            for M, crop, only in layers + [(faces[i].matrix, results[i].crop_output, None)]:
                 roi = blend.crop_roi(M, S, mask.shape)
-                blend.paste_back(out, crop, M, self._alpha(mask, M, roi), roi,
+                blend.paste_back(out, crop, M, self._alpha(mask, M, roi, only), roi,
                                  grain_seed=i if self._needs_grain(faces[i]) else None)
             results[i].crop_matrix = wide.get(i) if i in wide_out else None
         return out, results
@@ -272,17 +274,18 @@ class Engine:
             if share:
                 progress(share * (i0 + len(idx)) / max(1, len(todo)), f"Restored {i0 + len(idx)} of {len(todo)} faces")
 
-    def _around_restored(self, rgb, mask, tight, wide, restored) -> tuple[np.ndarray, np.ndarray]:
-        """The wide crop with the face's restored crop already in it, and its hole: the covering outside
-        the face crop's fully weighted core (its fading band included, so that the two fills overlap)."""
+    def _around_restored(self, rgb, mask, tight, wide, restored) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The wide crop with the face's restored crop already in it; its hole: the face's own covering
+        outside the face crop's fully weighted core (its fading band included, so that the two fills
+        overlap); and the face's own covering in the wide crop (what the wide crop may paste over)."""
         S = self.crop_size
         crop = blend.to_crop(rgb, wide, S)
         T = (np.vstack([wide, [0, 0, 1]]) @ np.vstack([cv2.invertAffineTransform(tight), [0, 0, 1]]))[:2]
         core = cv2.warpAffine(blend.edge_ramp(S), T, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.999
-        hole = self._hole(mask, wide) > 0
+        own = _touching(self._hole(mask, wide) > 0, _box_in(T, OWN_ZONE))
         face = cv2.warpAffine(restored, T, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        crop[core & hole] = face[core & hole]
-        return crop, (hole & ~core).astype(np.float32)
+        crop[core & own] = face[core & own]
+        return crop, (own & ~core).astype(np.float32), own.astype(np.float32)
 
     def reach_matrix(self, face: Face) -> np.ndarray:
         """Image -> the widest window the face's crop may grow to (2x3): a covering found there, touching
@@ -304,16 +307,12 @@ class Engine:
         # Reach-window pixel -> face-crop pixel: the inverse of the window's zoom about its centre.
         z, cy = MIN_ZOOM, S / 2 + REACH_SHIFT * S
         to_face = lambda x, y: ((x - S / 2) / z + S / 2, (y - S / 2) / z + cy)  # noqa: E731
-        fx0, fy0 = to_face(0, 0)
-        fx1, fy1 = to_face(S, S)
-        # Only the covering connected to the face's own crop counts (not a neighbour's mask).
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
-        a0, a1 = -fx0 * z, (S - fx0) * z  # the face crop's square, in window pixels
-        b0, b1 = -fy0 * z, (S - fy0) * z
-        own = [k for k in range(1, n) if (lab[int(max(0, b0)):int(min(S, b1)), int(max(0, a0)):int(min(S, a1))] == k).any()]
-        if not own:
+        # Only the face's own covering counts (not a neighbour's mask running into its crop).
+        T = np.array([[z, 0, S / 2 - z * S / 2], [0, z, S / 2 - z * cy]])  # face crop -> window
+        own = _touching(m, _box_in(T, OWN_ZONE))
+        if not own.any():
             return face.matrix
-        x, y, w, h = cv2.boundingRect(np.isin(lab, own).astype(np.uint8))
+        x, y, w, h = cv2.boundingRect(own.astype(np.uint8))
         (mx0, my0), (mx1, my1) = to_face(x, y), to_face(x + w, y + h)
         if mx0 >= FRAME_MARGIN and my0 >= FRAME_MARGIN and mx1 <= S - FRAME_MARGIN and my1 <= S - FRAME_MARGIN:
             return face.matrix  # the covering fits the face's crop (the usual case)
@@ -334,11 +333,16 @@ class Engine:
         texture already matches, gets little or nothing."""
         return self.options.grain
 
-    def _alpha(self, mask: np.ndarray, matrix: np.ndarray, roi) -> np.ndarray:
-        """Blend weight over a crop's region: the mask, feathered outwards by a crop-relative width."""
+    def _alpha(self, mask: np.ndarray, matrix: np.ndarray, roi, only: np.ndarray | None = None) -> np.ndarray:
+        """Blend weight over a crop's region: the mask (where crop-space ``only`` allows, if given),
+        feathered outwards by a crop-relative width."""
         scale = blend.crop_scale(matrix)
         x0, y0, x1, y1 = roi
         sub = mask[y0:y1, x0:x1].astype(np.float32) / 255
+        if only is not None:
+            inv = cv2.invertAffineTransform(matrix)
+            inv[:, 2] -= [x0, y0]
+            sub *= cv2.warpAffine(only, inv, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return maskops.feather_outward(sub, self.options.feather_px / max(scale, 1e-6))
 
     # -------------------------------------------------------------------------------- all at once
@@ -375,3 +379,19 @@ class Engine:
         t["total"] = time.perf_counter() - t0
         progress(1.0, "Done")
         return Result(out, mask, results, t)
+
+
+def _box_in(T: np.ndarray, box) -> tuple[int, int, int, int]:
+    """``box`` (x0, y0, x1, y1) mapped by the scale-and-shift 2x3 ``T``, as integer pixel bounds."""
+    (x0, y0), (x1, y1) = T[:, :2] @ np.array(box[:2], float) + T[:, 2], T[:, :2] @ np.array(box[2:], float) + T[:, 2]
+    return int(np.floor(min(x0, x1))), int(np.floor(min(y0, y1))), int(np.ceil(max(x0, x1))), int(np.ceil(max(y0, y1)))
+
+
+def _touching(binary: np.ndarray, box) -> np.ndarray:
+    """The connected parts of ``binary`` (bool) that reach into ``box`` (clipped to the array)."""
+    n, lab = cv2.connectedComponents(binary.astype(np.uint8), connectivity=8)
+    h, w = binary.shape
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
+    ids = np.unique(lab[y0:y1, x0:x1]) if x1 > x0 and y1 > y0 else np.zeros(0, int)
+    ids = ids[ids > 0]
+    return np.isin(lab, ids) if len(ids) else np.zeros_like(binary, bool)
