@@ -2,7 +2,7 @@
 
     python -m benchmarks.quality [--n 500] [--out benchmarks/out] [--contact-sheet PATH] [--pairs-only]
 
-The pairs_dev part (benchmarks/pairs_eval.py) needs only the app's dependencies plus scikit-image,
+The pairs_dev part (evaluation/pairs.py) needs only the app's dependencies plus scikit-image,
 scipy and (for the identity metric, optional) dlib + face_recognition_models.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import pairs_eval as pe
+from evaluation import pairs as pe
 
 
 def main(argv=None) -> int:

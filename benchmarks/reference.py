@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from benchmarks.pairs_eval import id_distance, make_identity, metrics
+from evaluation.pairs import id_distance, make_identity, metrics
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "unmask_studio" / "resources" / "models" / "inpainter.onnx"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -33,7 +32,8 @@ from PIL import Image
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.metrics import boundary_f1  # noqa: E402
+from evaluation.metrics import boundary_f1  # noqa: E402
+from evaluation.models import with_segmenter  # noqa: E402,F401 - re-exported for callers
 from unmask_studio.core import maskops
 from unmask_studio.core.io import load_image
 from unmask_studio.core.pipeline import Engine, Options
@@ -134,18 +134,6 @@ def measure(models_dir: str | None, bare: int) -> dict:
     return {"maskedface_heldout": measure_maskedface(snapped), "maskedface_heldout_no_snap": measure_maskedface(raw),
             "mask_presence_heldout": measure_presence(Engine(models_dir=models_dir)),
             "celeba_val_bare": measure_bare(raw, bare), "ms_per_face": speed(raw), "provider": raw.segmenter.provider}
-
-
-def with_segmenter(onnx: str, tmp: Path) -> str:
-    """A models folder holding the shipped files with ``onnx`` as the segmenter."""
-    from unmask_studio.core.resources import models_dir
-
-    for f in models_dir().iterdir():
-        if f.is_file():
-            (tmp / f.name).symlink_to(f.resolve())
-    (tmp / "segmenter.onnx").unlink()
-    shutil.copy(onnx, tmp / "segmenter.onnx")
-    return str(tmp)
 
 
 def table(results: dict) -> str:

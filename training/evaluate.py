@@ -12,7 +12,7 @@ for the model and for three baselines on the same holes: cv2.inpaint Telea, cv2.
   difference), scored at full resolution through the app's ``Engine.inpaint`` and on the aligned crop.
 
 Writes ``quality.json`` and ``quality.md`` to --out and prints the tables. The pairs_dev part lives in
-``benchmarks/pairs_eval.py`` and needs no torch (``python -m benchmarks.quality`` runs it alone).
+``evaluation/pairs.py`` and needs no torch (``python -m benchmarks.quality`` runs it alone).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import pairs_eval as pe
+from evaluation import pairs as pe
 from training.data import InpaintSet
 
 

@@ -54,7 +54,7 @@ def faces_box(faces, shape, pad=0.6):
 
 
 def main(argv=None):
-    from benchmarks.segmenter import with_segmenter
+    from evaluation.models import with_segmenter
     from unmask_studio.core.io import load_image
     from unmask_studio.core.pipeline import Engine
 

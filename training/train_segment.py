@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.metrics import boundary_f1
+from evaluation.metrics import boundary_f1
 from training.checkpoint import append_log, atomic_save, load_state, to_float
 from training.data import MaskedFaceSegSet, SegmentSet
 from training.models import SegmenterNet, n_params
