@@ -138,6 +138,16 @@ def data_position(step: int, faces: int, world: int) -> tuple[int, int]:
     return (step - 1) // steps_per_epoch, ((step - 1) % steps_per_epoch + 1) * BATCH
 
 
+def test_a_training_set_smaller_than_a_batch_is_refused_not_looped_over(tiny_cache, tmp_path):
+    cache, found = tiny_cache
+    env = {**os.environ, "UNMASK_CACHE": str(cache), "UNMASK_RUNS": str(tmp_path / "runs"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, "-m", "training.train_inpaint", "--name", "small", "--steps", "1", *TINY, "--batch", "64"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == f"error: {found['train']} training faces, fewer than --batch 64"
+
+
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes_train_and_resume(tiny_cache, tmp_path):
     cache, found = tiny_cache

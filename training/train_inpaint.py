@@ -151,6 +151,11 @@ def main(argv=None):
         order = np.random.default_rng([args.seed, epoch]).permutation(len(ds))
         order = order[:len(order) // rt.world * rt.world]  # equal shares: every rank makes the same steps
         order = order[rt.rank::rt.world]  # each process its own share, same order on resume
+        if len(order) < args.batch:  # no step would ever be made: say so instead of looping forever
+            if rt.is_main:
+                share = f" give each of the {rt.world} processes {len(order)}" if rt.world > 1 else ""
+                print(f"error: {len(ds)} training faces{share}, fewer than --batch {args.batch}", file=sys.stderr)
+            return 2
         while pos + args.batch <= len(order):
             idx = order[pos:pos + args.batch]
             img, mask = map(torch.stack, zip(*[ds[int(i)] for i in idx]))
