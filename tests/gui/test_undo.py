@@ -171,3 +171,19 @@ def test_escape_or_opening_a_photo_aborts_the_open_stroke(qtbot, make_window, tm
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_point(w, 300, 200))
     assert w.doc.path.name == "next.png" and not w.doc.mask.any() and w.stack.count() == 0
     assert not w.stack.in_transaction and w.history.isEnabled()
+
+
+def test_at_the_budget_a_new_step_still_counts_as_a_change(qtbot, make_window, tmp_path):
+    """At the budget every push also drops the oldest step, so index() stays the same while the photo
+    changes: a save that finishes then must not mark the new state as saved."""
+    w = make_window()
+    open_photo(qtbot, w, photo_file(tmp_path, size=(600, 400)))
+    w.set_tool("brush")
+    stroke(qtbot, w, [(20, 50), (580, 50)])
+    w.stack.budget = w.stack.total_bytes()  # room for one step only
+    stroke(qtbot, w, [(20, 150), (580, 150)])
+    index, changes = w.stack.index(), w.stack.changes
+    w.stack.setClean()  # as if a save finished here
+    stroke(qtbot, w, [(20, 250), (580, 250)])
+    assert w.stack.index() == index and w.stack.count() == 1  # the index alone cannot tell
+    assert w.stack.changes > changes and not w.stack.isClean() and w.isWindowModified()

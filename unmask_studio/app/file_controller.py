@@ -142,7 +142,7 @@ class FileController(QObject):
 
     def _write(self, path: Path, overwrite: bool = False, mark_saved: bool = True, then=None) -> None:
         # A copy: undo/redo may patch the result in place while the encoder is still reading it.
-        rgb, like, index = self.doc.output_image().copy(), self.doc.loaded, self.stack.index()
+        rgb, like, changes = self.doc.output_image().copy(), self.doc.loaded, self.stack.changes
         generation = self.doc.generation
 
         def job(progress, cancel):
@@ -157,7 +157,7 @@ class FileController(QObject):
                 return
             if mark_saved and generation == self.doc.generation:
                 self.doc.save_path = path
-                if self.stack.index() == index:  # edits made during the save are still unsaved
+                if self.stack.changes == changes:  # edits made during the save are still unsaved
                     self.stack.setClean()
             self.settings.add_recent(path)
             self.message.emit("info", f"Saved “{path.name}” in {path.parent}.")

@@ -42,8 +42,15 @@ class History(QUndoStack):
         self.budget = budget
         self.setUndoLimit(step_limit)
         self.dropped = 0
+        # Counts every move of the history. Not index(): at the budget each push also drops a step,
+        # so index() stays put while the document changes (a save must not mark that state clean).
+        self.changes = 0
+        self.indexChanged.connect(self._count_change)
         self._open = False
         self._waiting: list[Callable[[], None]] = []
+
+    def _count_change(self, _index: int) -> None:
+        self.changes += 1
 
     # ------------------------------------------------------------------------------ transactions
     @property
