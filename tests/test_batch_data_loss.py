@@ -27,7 +27,8 @@ def _ramp(path, shade: int, size=(240, 160)):
 
 
 def _report(out):
-    return {os.path.relpath(f["input"], out.parent): f for f in json.loads((out / "unmask-report.json").read_text())["files"]}
+    files = json.loads((out / "unmask-report.json").read_text())["files"]
+    return {os.path.relpath(f["input"], out.parent): f for f in files}
 
 
 def test_colliding_names_from_two_folders_all_get_their_own_output(tmp_path):

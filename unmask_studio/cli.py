@@ -70,7 +70,7 @@ def _batch_parser(sub) -> None:
             kind = _number(int, *info.range) if info.range else None
             p.add_argument(info.flag, dest=name, default=default, help=info.help, metavar=info.metavar,
                            choices=info.choices or None, **({"type": kind} if kind else {}))
-    p.add_argument("--grow", type=_number(float, -64, 64), default=None,
+    p.add_argument("--grow", type=_number(float, -64, 64), default=None, metavar="PX",
                    help="grow (+) or shrink (-) found masks, in pixels of the 256-pixel face crop, -64 to 64 "
                         "(default 3)")
     p.add_argument("--report", metavar="FILE", help="JSON report path (default OUT/unmask-report.json)")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QPixmap
-from PySide6.QtWidgets import QDialog, QFileDialog, QListWidgetItem, QMessageBox, QStackedWidget, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDialog, QFileDialog, QListWidgetItem, QMessageBox, QStackedWidget, QStyle, QVBoxLayout,
+                               QWidget)
 
 from unmask_studio.app.batch import status_text
 from unmask_studio.app.batch.pages import BatchPages

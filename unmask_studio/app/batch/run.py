@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage
 from unmask_studio.app.batch.status_text import RunState
 from unmask_studio.app.batch.table import thumb_from_file, thumb_image
 from unmask_studio.app.workers import JobRunner, Outcome
-from unmask_studio.core.batch import (BatchClock, BatchControl, BatchListener, BatchOptions, BatchReport, FileReport,
+from unmask_studio.core.batch import (BatchClock, BatchControl, BatchListener, BatchOptions, BatchReport,
                                       Job, Manifest, Status, batch_lanes, run_batch)
 from unmask_studio.core.pipeline import Engine
 

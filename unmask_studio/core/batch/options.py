@@ -50,7 +50,8 @@ class BatchOptions:
                                label="Also save each removal mask as <name>.mask.png")
     out_format: str | None = _option(None, flag="--format", choices=OUTPUT_FORMATS,
                                      help="output format (default: same as each input)")
-    quality: int = _option(95, flag="--quality", range=(1, 100), help="JPEG and WebP quality, 1-100 (default 95)")
+    quality: int = _option(95, flag="--quality", range=(1, 100), metavar="Q",
+                           help="JPEG and WebP quality, 1-100 (default 95)")
     skip_unmasked: bool = _option(False, flag="--skip-unmasked", help="write nothing for photos with no mask found",
                                   label="Skip photos without masked faces (otherwise they are copied unchanged)")
     name_pattern: str = _option("{stem}", flag="--name", metavar="PATTERN",
