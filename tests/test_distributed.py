@@ -138,6 +138,7 @@ def data_position(step: int, faces: int, world: int) -> tuple[int, int]:
     return (step - 1) // steps_per_epoch, ((step - 1) % steps_per_epoch + 1) * BATCH
 
 
+@pytest.mark.slow
 def test_a_training_set_smaller_than_a_batch_is_refused_not_looped_over(tiny_cache, tmp_path):
     cache, found = tiny_cache
     env = {**os.environ, "UNMASK_CACHE": str(cache), "UNMASK_RUNS": str(tmp_path / "runs"),
