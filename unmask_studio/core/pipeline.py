@@ -52,7 +52,8 @@ class Options:
     grow_px: float = 3.0  # grow (or shrink, negative) the detected covering, in crop pixels (of 256)
     snap_edges: bool = True  # move the found edge onto the covering's colour edge at full resolution
     feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
-    min_face_px: int = 20  # faces smaller than this are left alone
+    min_face_px: int = 12  # faces smaller than this are left alone (wild_dev: 20 px left 14% of photos
+    # with no face; 12 px leaves 6%, and coverings are still found on half of the 12-20 px faces)
     grain: bool = True  # add the photo's grain to the filled region
     batch_faces: int = 8  # faces per model call
     threads: int | None = None  # onnxruntime threads per model (None: all cores)
