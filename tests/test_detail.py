@@ -8,7 +8,7 @@ import pytest
 from unmask_studio.core import detail
 from unmask_studio.core.io import load_image
 
-from conftest import DATA
+from tests.conftest import DATA
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Train the 256² refinement stage (optional reference photo) on top of the shipped coarse inpainter.
 
-    python -m training.train_refine --run refine --threads 2            # start or resume
-    python -m training.train_refine --run refine --gan                  # later phase, with the PatchGANs
+    python -m training.train_refine --run-name refine --threads 2       # start or resume
+    python -m training.train_refine --run-name refine --gan             # later phase, with the PatchGANs
 
 The coarse generator comes from ``--coarse-run`` (EMA weights) and stays frozen unless
 ``--train-coarse``; the refinement's output layer starts at zero, so step 0 reproduces the shipped
@@ -166,7 +166,8 @@ def main(argv=None):
     running: dict[str, float] = {}
     while step < args.steps:
         ds = RefInpaintSet("train", seed=args.seed, epoch=epoch)
-        order = np.random.default_rng([args.seed, epoch]).permutation(len(ds))[rt.rank::rt.world]
+        order = np.random.default_rng([args.seed, epoch]).permutation(len(ds))
+        order = order[:len(order) // rt.world * rt.world][rt.rank::rt.world]  # equal shares, same steps
         while pos + args.batch <= len(order):
             img, mask, ref, valid = (t.to(rt.device) for t in
                                      map(torch.stack, zip(*[ds[int(i)] for i in order[pos:pos + args.batch]])))
@@ -205,7 +206,7 @@ def main(argv=None):
             if time.time() - last_ckpt > args.ckpt_minutes * 60:
                 save()
                 last_ckpt = time.time()
-            if step >= args.steps or (time.time() - t_start) > args.minutes * 60 or rt.stop_requested:
+            if rt.agree(step >= args.steps or (time.time() - t_start) > args.minutes * 60 or rt.stop_requested):
                 save(final=True)
                 return 0
         epoch += 1
