@@ -209,7 +209,8 @@ def test_the_dialog_reads_the_same_option_descriptions_as_the_cli(qtbot, window)
     assert (dlg.quality_spin.minimum(), dlg.quality_spin.maximum()) == option_info("quality").range
     assert dlg.quality_spin.value() == option_default("quality")
     for box, name in ((dlg.recursive_check, "recursive"), (dlg.metadata_check, "keep_metadata"),
-                      (dlg.masks_check, "save_masks"), (dlg.skip_check, "skip_unmasked")):
+                      (dlg.masks_check, "save_masks"), (dlg.skip_check, "skip_unmasked"),
+                      (dlg.overwrite_check, "overwrite")):
         assert box.text() == option_info(name).label and box.isChecked() == option_default(name)
         if not option_info(name).negated:  # (the help of --no-recursive describes the flag, not the box)
             assert box.toolTip().lower() == option_info(name).help.lower()
@@ -223,3 +224,24 @@ def test_the_setup_page_names_files_it_cannot_process(qtbot, window, photos):
     dlg.add_inputs([str(photos)])
     text = dlg.count_label.text()
     assert text.startswith("3 photos to process") and "anim.gif" in text and dlg.start_btn.isEnabled()
+
+
+def test_a_file_the_batch_did_not_write_is_kept_unless_redo_every_photo(qtbot, window, photos, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a107.png").write_bytes(b"someone else's file")
+    (photos / "b152.png").unlink()
+    (photos / "c_broken.jpg").unlink()
+    dlg = window.open_batch_dialog()
+    dlg.add_inputs([str(photos)])
+    dlg.out_edit.setText(str(out))
+    assert not dlg.overwrite_check.isChecked()  # never on by itself
+    assert dlg.start()
+    wait_done(qtbot, dlg)
+    assert statuses(dlg) == {"a107.png": "Failed"} and "already exists" in dlg.model.rows[0].message
+    assert (out / "a107.png").read_bytes() == b"someone else's file"
+    dlg.new_batch()
+    dlg.overwrite_check.setChecked(True)
+    assert dlg.start()
+    wait_done(qtbot, dlg)
+    assert statuses(dlg) == {"a107.png": "Done"} and (out / "a107.png").read_bytes() != b"someone else's file"

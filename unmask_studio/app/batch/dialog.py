@@ -125,7 +125,7 @@ class BatchDialog(BatchPages, QDialog):
                             save_masks=self.masks_check.isChecked(), out_format=self.format_combo.currentData(),
                             quality=self.quality_spin.value(), skip_unmasked=self.skip_check.isChecked(),
                             name_pattern=self.name_edit.text().strip() or option_default("name_pattern"),
-                            keep_metadata=self.metadata_check.isChecked())
+                            keep_metadata=self.metadata_check.isChecked(), overwrite=self.overwrite_check.isChecked())
 
     def set_form(self, inputs: list[str], opts: BatchOptions) -> None:
         self.input_list.clear()
@@ -136,6 +136,7 @@ class BatchDialog(BatchPages, QDialog):
         self.metadata_check.setChecked(opts.keep_metadata)
         self.masks_check.setChecked(opts.save_masks)
         self.skip_check.setChecked(opts.skip_unmasked)
+        self.overwrite_check.setChecked(opts.overwrite)
         self.name_edit.setText(opts.name_pattern)
         self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(opts.out_format)))
         self.quality_spin.setValue(opts.quality)

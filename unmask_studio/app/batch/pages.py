@@ -153,8 +153,9 @@ class BatchPages:
         self.metadata_check = _check("keep_metadata")
         self.masks_check = _check("save_masks")
         self.skip_check = _check("skip_unmasked")
+        self.overwrite_check = _check("overwrite")  # never remembered: replacing outputs is a choice each time
         self.recursive_check.toggled.connect(self._update_setup)
-        for c in (self.recursive_check, self.metadata_check, self.masks_check, self.skip_check):
+        for c in (self.recursive_check, self.metadata_check, self.masks_check, self.skip_check, self.overwrite_check):
             g.addWidget(c)
         return box
 

@@ -191,7 +191,8 @@ def precheck(job: Job, opts: BatchOptions, manifest: Manifest | None = None) -> 
     else:
         why = f"holds the result of another photo ({writer})"
     return FileReport(str(job.src), None, Status.FAILED, message=f"{job.dst.name} {why}; it is kept. Choose "
-                      "another output folder, or use --overwrite to replace it.")
+                      "another output folder, or redo every photo to replace it (--overwrite; in the editor: "
+                      "Redo every photo).")
 
 
 def skipped_report(job: Job) -> FileReport:

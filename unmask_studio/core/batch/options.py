@@ -42,7 +42,8 @@ class BatchOptions:
     recursive: bool = _option(True, flag="--no-recursive", negated=True, help="only the top level of input folders",
                               label="Include subfolders (their structure is kept in the output folder)")
     overwrite: bool = _option(False, flag="--overwrite", help="redo every photo and replace existing outputs "
-                              "(by default finished photos are skipped and outputs of other photos kept)")
+                              "(by default finished photos are skipped and outputs of other photos kept)",
+                              label="Redo every photo and replace existing outputs")
     masks_dir: Path | None = _option(None, flag="--masks", metavar="DIR",
                                      help="use masks from DIR (same file stem; white = remove) instead of finding "
                                           "masks; a photo with no mask there is copied unchanged")
