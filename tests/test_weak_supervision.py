@@ -61,6 +61,7 @@ def test_bare_faces_are_full_negative_labels_and_masked_faces_only_confident_pix
     try:
         ds = weak.PresenceSet.__new__(weak.PresenceSet)
         ds.images, ds.labels, ds.teacher, ds.seed, ds.epoch = train["images"], train["labels"], teacher, 0, 0
+        ds.detected = np.ones(len(train["images"]), bool)
         bare = int(np.flatnonzero(train["labels"] == 0)[0])
         x, y, w, label = ds[bare]
         assert label == 0 and y.sum() == 0 and w.min() == 1  # every pixel: no covering

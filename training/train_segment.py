@@ -30,10 +30,16 @@ from training.runtime import Runtime
 
 NET_SIZE = 128
 REAL_SHARE = 0.3  # fraction of each batch drawn from MaskedFace-Net
-# --weak: per batch of 16, 4 real mask_presence faces (half masked), 3 pasted real coverings, 3
-# MaskedFace-Net, the rest synthetic.
-WEAK_PRESENCE, WEAK_PASTE, WEAK_MFN = 4, 3, 3
-MIL_WEIGHT, PRESENCE_WEIGHT = 0.5, 1.0
+# --weak: per batch of 16, 5 real mask_presence faces (2 masked, 3 bare), 3 pasted real coverings, 3
+# MaskedFace-Net, the rest synthetic. A first try with 2+2 and the multiple-instance loss at 0.5 found
+# 99 % of held-out masked faces but marked mouths on 26 % of bare ones (run segment_real, step 2500):
+# the cheapest way to satisfy "something in the lower face" is the mouth, so bare faces must outweigh it.
+WEAK_WITH, WEAK_WITHOUT, WEAK_PASTE, WEAK_MFN = 2, 3, 3, 3
+WEAK_PRESENCE = WEAK_WITH + WEAK_WITHOUT
+MIL_WEIGHT, PRESENCE_WEIGHT = 0.15, 1.0
+# Then (segment_real2 at step 2500) bare CelebA val faces, mostly turned ones, got blobs on cheeks and
+# hair: 8 % false positives. From step ~2530 on, 35 % of the synthetic faces stay bare.
+WEAK_BARE_SYNTHETIC = 0.35
 
 
 @torch.no_grad()
@@ -114,9 +120,11 @@ def main(argv=None):
     t0 = last = time.time()
     step0 = step
     n_real = WEAK_MFN if args.weak else int(round(args.batch * REAL_SHARE))
-    n_extra = WEAK_PRESENCE + WEAK_PASTE if args.weak else 0
+    n_extra = WEAK_PRESENCE if args.weak else 0  # pasted coverings take synthetic faces' places
     while step < args.steps:
-        syn = SegmentSet("train", NET_SIZE, seed=args.seed, epoch=epoch, kinds=SEG_KINDS if args.weak else None)
+        # --weak: fewer synthetic faces per batch, so more of them bare (about as many per batch as before).
+        syn = SegmentSet("train", NET_SIZE, seed=args.seed, epoch=epoch, kinds=SEG_KINDS if args.weak else None,
+                         bare_fraction=WEAK_BARE_SYNTHETIC if args.weak else 0.15)
         real = MaskedFaceSegSet(NET_SIZE, "train", seed=args.seed, epoch=epoch)
         if args.weak:
             pres = weak.PresenceSet(teacher, seed=args.seed, epoch=epoch)
@@ -133,9 +141,8 @@ def main(argv=None):
             x, y = map(torch.stack, zip(*items))
             w_px = torch.ones_like(y)
             if args.weak:
-                half = WEAK_PRESENCE // 2
-                picks = [pres_order[0][(step * half + k) % len(pres_order[0])] for k in range(half)]
-                picks += [pres_order[1][(step * half + k) % len(pres_order[1])] for k in range(half)]
+                picks = [pres_order[0][(step * WEAK_WITH + k) % len(pres_order[0])] for k in range(WEAK_WITH)]
+                picks += [pres_order[1][(step * WEAK_WITHOUT + k) % len(pres_order[1])] for k in range(WEAK_WITHOUT)]
                 px, py, pw, plab = zip(*[pres[int(i)] for i in picks])
                 x = torch.cat([x, torch.stack(px)])
                 y = torch.cat([y, torch.stack(py)])

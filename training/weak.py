@@ -91,7 +91,7 @@ class PresenceSet(torch.utils.data.Dataset):
 
     def __init__(self, teacher: np.ndarray, seed: int = 0, epoch: int = 0, split: str = "train"):
         d = presence.load(split)
-        self.images, self.labels = d["images"], d["labels"]
+        self.images, self.labels, self.detected = d["images"], d["labels"], d["detected"]
         self.teacher = teacher
         self.seed, self.epoch = seed, epoch
         self.with_idx = np.flatnonzero(self.labels == 1)
@@ -118,6 +118,11 @@ class PresenceSet(torch.utils.data.Dataset):
         rgb, tw = augment_photo(self.images[i], np.dstack([target, weight]), rng)
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255
         tw = torch.from_numpy(np.ascontiguousarray(tw)).permute(2, 0, 1).float()
+        # The multiple-instance loss only where the detector found the face (label 1): on a photo
+        # aligned from its whole frame the lower-face box may hold anything, and "find something there"
+        # teaches the net to mark mouths and cheeks (label 2: pseudo-labels only).
+        if label and not self.detected[i]:
+            label = 2
         return x, (tw[:1] > 0.5).float(), (tw[1:] > 0.5).float(), label
 
 
