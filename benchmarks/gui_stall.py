@@ -3,7 +3,7 @@
 A 10 ms QTimer heartbeat runs on the GUI thread of a real MainWindow; every gap between two beats
 beyond 10 ms is time the UI could not react. The script opens a synthesized ~12 MP photo (the dev
 photo 110.png upscaled), runs Remove masks with the real engine, then does what a user does next:
-zoom to 100 %, pan, paint a stroke, Re-inpaint, undo/redo, split view, fit, and finally runs a batch
+zoom to 100 %, pan, paint a stroke, Fill again, undo/redo, split view, fit, and finally runs a batch
 of --batch-photos copies (JPEG) from the batch dialog, two lanes on two cores. It reports the longest
 stall per phase (and when in the phase it happened) and overall; start-up and building the batch
 dialog are one-off window work, reported on their own.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+import cv2
 import numpy as np
 
 from unmask_studio.core.maskops import Rect, nonzero_rect
@@ -46,14 +47,31 @@ def tiles_in(rect: Rect | None) -> set[Tile]:
             for tx in range(x0 // TILE, (x1 - 1) // TILE + 1)} if x1 > x0 and y1 > y0 else set()
 
 
-def changed_tiles(changed: np.ndarray) -> frozenset[Tile]:
-    """Tiles holding at least one True pixel of a full-size 2-D boolean array (one pass, any size)."""
-    h, w = changed.shape
+def nonzero_tiles(values: np.ndarray) -> frozenset[Tile]:
+    """Tiles holding a non-zero value of a full-size array (H×W, or H×W×C: any channel).
+
+    OpenCV's row reduction per band of tiles, then numpy on the small result: about 0.1 s on 12 MP
+    RGB, where numpy's ``(a != b).any(2)`` took 0.8 s (benchmarks/editor_speed.py)."""
+    h, w = values.shape[:2]
     if not h or not w:
         return frozenset()
-    rows = np.logical_or.reduceat(changed, np.arange(0, h, TILE), axis=0)
-    cells = np.logical_or.reduceat(rows, np.arange(0, w, TILE), axis=1)
+    flat = np.ascontiguousarray(values).reshape(h, -1)
+    if flat.dtype == np.bool_:
+        flat = flat.view(np.uint8)
+    channels = flat.shape[1] // w
+    bands = np.vstack([cv2.reduce(flat[y:y + TILE], 0, cv2.REDUCE_MAX) for y in range(0, h, TILE)])
+    cells = np.maximum.reduceat(bands, np.arange(0, flat.shape[1], TILE * channels), axis=1)
     return frozenset((int(ty), int(tx)) for ty, tx in zip(*np.nonzero(cells)))
+
+
+def changed_tiles(changed: np.ndarray) -> frozenset[Tile]:
+    """Tiles holding at least one True pixel of a full-size 2-D boolean array."""
+    return nonzero_tiles(changed)
+
+
+def differing_tiles(a: np.ndarray, b: np.ndarray) -> frozenset[Tile]:
+    """Tiles where two same-shaped images differ in any pixel or channel."""
+    return nonzero_tiles(cv2.absdiff(a, b))
 
 
 def trimmed(layer: str, rect: Rect, before: np.ndarray, after: np.ndarray) -> Patch | None:

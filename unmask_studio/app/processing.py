@@ -19,7 +19,7 @@ from unmask_studio.core.pipeline import Engine
 from unmask_studio.app.commands import EditCommand, FacesCommand
 from unmask_studio.app.document import Document, ResultState
 from unmask_studio.app.history import History
-from unmask_studio.app.patches import changed_tiles, tile_patches, tiles_in
+from unmask_studio.app.patches import differing_tiles, nonzero_tiles, tile_patches, tiles_in
 from unmask_studio.app.workers import JobRunner, Outcome
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class Processing(QObject):
 
         def job(progress, cancel):
             res = self.engine().run(rgb, faces=faces, progress=progress, cancel=cancel)
-            return res, changed_tiles((res.image != rgb).any(2)), changed_tiles(res.mask > 0)
+            return res, differing_tiles(res.image, rgb), nonzero_tiles(res.mask)
 
         self.runner.submit("remove", job, self._when_free(self._apply_run))
 
@@ -137,7 +137,7 @@ class Processing(QObject):
 
         def job(progress, cancel):
             image, _results = self.engine().inpaint(rgb, faces, mask, progress=progress, cancel=cancel)
-            return image, changed_tiles((image != rgb).any(2))
+            return image, differing_tiles(image, rgb)
 
         self.runner.submit("inpaint", job, self._when_free(self._apply_inpaint))
 
