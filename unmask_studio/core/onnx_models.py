@@ -98,6 +98,12 @@ class OnnxModel:
 
     def __call__(self, **inputs: np.ndarray) -> np.ndarray:
         feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        # Inputs the contract marks optional (a reference photo) are zeros when not given: callers
+        # that know nothing of them keep working, and the model sees "absent".
+        n = len(next(iter(feed.values())))
+        for name, spec in self.spec["inputs"].items():
+            if name not in feed and spec.get("optional"):
+                feed[name] = np.zeros([n, *spec["shape"][1:]], np.float32)
         out_name = next(iter(self.spec["outputs"]))
         with self._lock:  # one run at a time per session: predictable memory, no oversubscription
             return self.session.run([out_name], feed)[0]
