@@ -4,6 +4,8 @@
     unmask-studio batch a.jpg b.png -o out/ --save-masks
     unmask-studio batch photos/ -o out/ --masks my_masks/  # your own masks (white = remove), by stem
     unmask-studio batch photos/ -o out/ --name "{stem}_unmasked" --format jpg --quality 90
+    unmask-studio batch wedding/ -o out/ --reference uncle_2019.jpg --reference-face 2
+    unmask-studio batch photos/ -o out/ --references refs/  # refs/<stem>.jpg: that photo's reference
 
 Bad arguments get one line and exit code 2, never a traceback; see README for the other exit codes.
 """
@@ -147,8 +149,9 @@ class _ConsoleListener:
 
     ROUTINE_NOTES = ("turned upright", "rotated/flipped upright")  # true of most phone photos: not news
 
-    def __init__(self, bar):
+    def __init__(self, bar, said: str = ""):
         self.bar = bar
+        self.said = said  # a note already said once for the whole batch (the --reference that cannot be used)
 
     def started(self, i, job) -> None:
         pass
@@ -163,7 +166,7 @@ class _ConsoleListener:
         self.bar.update(1)
         if rep.status == "failed":
             _say(f"failed: {rep.input}: {rep.message}")
-        notes = [n for n in rep.notes if not n.startswith(self.ROUTINE_NOTES)]
+        notes = [n for n in rep.notes if not n.startswith(self.ROUTINE_NOTES) and not (self.said and self.said in n)]
         if notes:
             _say(f"note: {rep.input}: {'; '.join(notes)}")
 
@@ -198,10 +201,12 @@ def run_batch_cli(args, ctrl_c: _CtrlC) -> int:
 
     from unmask_studio.core.batch import (BatchInputError, BatchOptions, BatchReport, batch_engine, batch_lanes,
                                           described_options, prepare_batch, run_batch)
+    from unmask_studio.core.batch.references import BatchReferences
     from unmask_studio.core.onnx_models import ModelError
 
     opts = BatchOptions(out_dir=Path(args.output), **{name: getattr(args, name) for name, _, _ in described_options()})
-    opts.masks_dir = Path(opts.masks_dir) if opts.masks_dir else None
+    for name in ("masks_dir", "reference", "references_dir"):
+        setattr(opts, name, Path(getattr(opts, name)) if getattr(opts, name) else None)
     try:
         prepared = prepare_batch(args.inputs, opts, Path(args.report) if args.report else None)
     except BatchInputError as e:
@@ -214,10 +219,14 @@ def run_batch_cli(args, ctrl_c: _CtrlC) -> int:
     except ModelError as e:
         print("error: " + " ".join(str(e).split()), file=sys.stderr)
         return 3
+    refs = BatchReferences(opts, engine)  # --reference: found and aligned once, said once if it cannot be used
+    if refs.shared_problem:
+        _say(f"warning: {' '.join(refs.shared_problem.split())} The photos are restored without a reference.")
     bar = tqdm(total=len(prepared.jobs), unit="photo", disable=args.quiet, dynamic_ncols=True)
     try:
-        report = run_batch(engine, prepared.jobs, opts, _ConsoleListener(bar), control=ctrl_c.control,
-                           manifest=prepared.manifest, lanes=args.lanes or batch_lanes())
+        report = run_batch(engine, prepared.jobs, opts, _ConsoleListener(bar, refs.shared_problem),
+                           control=ctrl_c.control, manifest=prepared.manifest, lanes=args.lanes or batch_lanes(),
+                           references=refs)
     except KeyboardInterrupt:  # the second Ctrl-C
         report = BatchReport(interrupted=True)
     finally:

@@ -18,7 +18,7 @@ resumed exactly, including photos that finished without writing an output (``ski
 
 Modules: ``options`` (what can be asked, each option described once), ``planning`` (inputs -> jobs,
 ``prepare_batch``; not ``plan.py``: the submodule would shadow the function ``plan`` here),
-``manifest`` (resume), ``stages`` (one photo: load -> process -> write),
+``manifest`` (resume), ``references`` (reference photos: which goes with which photo and face), ``stages`` (one photo: load -> process -> write),
 ``runner`` (``run_batch`` and its schedulers), ``report`` (``Status``, reports), ``files`` (atomic
 writes), ``clock`` (elapsed/remaining time). The names below are the public API (and what the
 single ``core/batch.py`` module exported before it was split).
@@ -37,6 +37,7 @@ _WHERE = {
     "options": ("FORMAT_LABELS", "NAME_FIELDS", "OUTPUT_FORMATS", "BatchInputError", "BatchOptions", "OptionInfo",
                 "check_name_pattern", "check_options", "described_options", "option_default", "option_info"),
     "planning": ("MASK_SUFFIX", "BatchPlan", "Job", "mask_path", "output_name", "plan", "prepare_batch"),
+    "references": ("BatchReferences", "faces_left_to_right", "find_reference", "reference_face_index"),
     "report": ("FINISHED", "REPORT_NAME", "BatchReport", "FileReport", "Status", "check_report_path"),
     "runner": ("BatchControl", "BatchListener", "Callbacks", "batch_engine", "batch_lanes", "batch_threads",
                "run_batch"),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from unmask_studio.core.batch.files import write_json_atomic
 from unmask_studio.core.batch.options import BatchOptions
+from unmask_studio.core.batch.references import reference_key
 from unmask_studio.core.batch.report import FINISHED, FileReport, Status
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class Manifest:
         self.data = data or {"version": 1, "app": "unmask-studio", "created": _now(), "updated": _now(),
                              "complete": False, "inputs": [], "options": {}, "total": 0, "files": {}}
         self.save_error = ""  # last failure to write the manifest (the batch itself goes on)
+        self._opts: BatchOptions | None = None  # this run's options (begin)
         self._last_save, self._save_cost = -1e9, 0.0
         # output path -> the input (key of ``files``) whose result it holds
         self._writers = {e["output"]: k for k, e in self.data["files"].items()
@@ -116,6 +118,7 @@ class Manifest:
     def begin(self, inputs: Iterable[str | Path], opts: BatchOptions, total: int) -> None:
         """Start (or continue) a run: entries of earlier runs are kept, they are what makes resuming work."""
         new_series = self.data.get("complete", True) or "incomplete_since_ns" not in self.data
+        self._opts = opts
         self.data.update(inputs=[str(Path(p).absolute()) for p in inputs], options=opts.to_json(), total=total,
                          complete=False, started=_now())
         self.save()
@@ -139,7 +142,8 @@ class Manifest:
             if previous is not None and previous != key:
                 self.data["files"].pop(previous, None)
             self._writers[rep.output] = key
-        self.data["files"][key] = {**asdict(rep), "dst": str(job.dst), "source": _source_stamp(job.src)}
+        self.data["files"][key] = {**asdict(rep), "dst": str(job.dst), "source": _source_stamp(job.src),
+                                   "reference_key": reference_key(job, self._opts or self.options())}
         # Rewritten after every file. Only for huge batches, where the JSON itself takes a while to
         # write, a save may be left to a later file: outputs that appear while the batch is unfinished
         # are recognised as its own (written_by_interrupted_run), so those without one (the manifest is
@@ -177,8 +181,8 @@ def precheck(job: Job, opts: BatchOptions, manifest: Manifest | None = None) -> 
         return None
     if manifest is None:
         return skipped_report(job) if job.dst.exists() else None
-    if manifest.is_finished(job):
-        return skipped_report(job)
+    if manifest.is_finished(job) and manifest.entry(job.src).get("reference_key", "") == reference_key(job, opts):
+        return skipped_report(job)  # (finished with another reference photo, or none: it is redone)
     if not os.path.lexists(job.dst):
         return None
     writer = manifest.writer_of(job.dst)

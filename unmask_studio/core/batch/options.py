@@ -47,6 +47,17 @@ class BatchOptions:
     masks_dir: Path | None = _option(None, flag="--masks", metavar="DIR",
                                      help="use masks from DIR (same file stem; white = remove) instead of finding "
                                           "masks; a photo with no mask there is copied unchanged")
+    reference: Path | None = _option(None, flag="--reference", metavar="PHOTO",
+                                     help="another photo of the same person without a mask, for every photo given: "
+                                          "the restored face takes their own mouth, nose, beard and skin from it "
+                                          "(it is used for each photo's largest face; see --reference-face)")
+    reference_face: int | None = _option(None, flag="--reference-face", metavar="N", range=(1, 999),
+                                         help="the face a reference is for: faces are numbered 1, 2, 3... from left "
+                                              "to right (by the centre of each face) (default: the largest face)")
+    references_dir: Path | None = _option(None, flag="--references", metavar="DIR", label="Reference photos folder",
+                                          help="a reference photo for each photo from DIR, matched by file stem like "
+                                               "--masks (it wins over --reference); photos without one there are "
+                                               "processed without a reference")
     save_masks: bool = _option(False, flag="--save-masks", help="also write each removal mask as <name>.mask.png",
                                label="Also save each removal mask as <name>.mask.png")
     out_format: str | None = _option(None, flag="--format", choices=OUTPUT_FORMATS,
@@ -71,8 +82,9 @@ class BatchOptions:
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in data.items() if k in known}
         kw["out_dir"] = Path(out_dir if out_dir is not None else kw["out_dir"])
-        if kw.get("masks_dir"):
-            kw["masks_dir"] = Path(kw["masks_dir"])
+        for name in ("masks_dir", "reference", "references_dir"):
+            if kw.get(name):
+                kw[name] = Path(kw[name])
         return cls(**kw)
 
 
@@ -123,3 +135,13 @@ def check_options(opts: BatchOptions) -> None:
         raise BatchInputError(f"format {opts.out_format} is not supported; use one of {', '.join(OUTPUT_FORMATS)}.")
     if opts.masks_dir is not None and not Path(opts.masks_dir).is_dir():
         raise BatchInputError(f"mask folder not found: {opts.masks_dir}")
+    if opts.reference is not None and not Path(opts.reference).is_file():
+        raise BatchInputError(f"reference photo not found: {opts.reference}")
+    if opts.references_dir is not None and not Path(opts.references_dir).is_dir():
+        raise BatchInputError(f"reference folder not found: {opts.references_dir}")
+    if opts.reference_face is not None:
+        low, high = option_info("reference_face").range
+        if opts.reference is None and opts.references_dir is None:
+            raise BatchInputError("--reference-face needs a reference: add --reference PHOTO or --references DIR.")
+        if not low <= int(opts.reference_face) <= high:
+            raise BatchInputError(f"reference face {opts.reference_face} is out of range; use {low} to {high}.")

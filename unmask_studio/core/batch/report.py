@@ -51,6 +51,7 @@ class FileReport:
     seconds: float = 0.0
     message: str = ""
     notes: list[str] = field(default_factory=list)  # what was done to the photo on the way (first page only...)
+    reference: str = ""  # the reference photo the restored face was made with, if any
 
 
 @dataclass

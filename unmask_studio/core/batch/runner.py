@@ -21,6 +21,7 @@ import numpy as np
 from unmask_studio.core.batch.manifest import Manifest, precheck
 from unmask_studio.core.batch.options import BatchOptions
 from unmask_studio.core.batch.planning import Job
+from unmask_studio.core.batch.references import BatchReferences
 from unmask_studio.core.batch.report import BatchReport, FileReport, Status
 from unmask_studio.core.batch.stages import PhotoInFlight, load, process, write
 from unmask_studio.core.pipeline import Engine, Options
@@ -123,7 +124,7 @@ class Callbacks(BatchListener):
 
 def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions, listener: BatchListener | None = None, *,
               control: BatchControl | None = None, manifest: Manifest | None = None, lanes: int = 1,
-              pipelined: bool = True) -> BatchReport:
+              pipelined: bool = True, references: BatchReferences | None = None) -> BatchReport:
     """Process ``jobs`` (from ``plan``/``prepare_batch``) and return the report.
 
     ``listener`` hears each photo start and finish (see BatchListener for threads); ``control``
@@ -132,8 +133,12 @@ def run_batch(engine: Engine, jobs: list[Job], opts: BatchOptions, listener: Bat
     many photos in flight at once, each lane with its own face finder and the shared ONNX sessions;
     ``pipelined=False``: the plain sequential reference. Raises nothing for a bad photo (its report
     says failed); a full disk or unwritable output folder stops the batch (``report.stop_reason``).
+    ``references``: the batch's reference photos, when the caller has aligned ``opts.reference``
+    already (to say up front that it cannot be used); made here otherwise, once for the batch.
     """
-    run = _Run(jobs, opts, manifest, listener or BatchListener(), control or BatchControl())
+    if references is None and (opts.reference is not None or opts.references_dir is not None):
+        references = BatchReferences(opts, engine)  # before any lane starts: the finder is not shared
+    run = _Run(jobs, opts, manifest, listener or BatchListener(), control or BatchControl(), references)
     if not pipelined:
         _run_sequential(engine, run)
     elif lanes > 1:
@@ -152,6 +157,7 @@ class _Run:
     manifest: Manifest | None
     listener: BatchListener
     control: BatchControl
+    refs: BatchReferences | None = None
     report: BatchReport = field(default_factory=BatchReport)
 
     def cancelled(self) -> bool:
@@ -182,8 +188,8 @@ class _Run:
 
     def one_photo(self, engine: Engine, i: int, job: Job, detect_while_loading: bool) -> PhotoInFlight:
         self.listener.started(i, job)
-        w = load(job, self.opts, i, engine if detect_while_loading else None)
-        return write(process(engine, w, self.cancelled), self.opts, self.listener.image)
+        w = load(job, self.opts, i, engine if detect_while_loading else None, self.refs)
+        return write(process(engine, w, self.cancelled, self.opts, self.refs), self.opts, self.listener.image)
 
     def close(self) -> BatchReport:
         if self.cancelled():
@@ -229,7 +235,7 @@ def _run_pipelined(engine: Engine, run: _Run) -> None:
                     return
                 i, job = nxt
                 pre = run.precheck(job)
-                loads.append((i, job, pre if pre is not None else loader.submit(load, job, run.opts, i, engine)))
+                loads.append((i, job, pre if pre is not None else loader.submit(load, job, run.opts, i, engine, run.refs)))
 
         def drain(limit: int) -> bool:
             while len(writes) > limit:
@@ -259,7 +265,7 @@ def _run_pipelined(engine: Engine, run: _Run) -> None:
             loads.popleft()
             top_up()
             run.listener.started(i, job)
-            w = process(engine, fut.result(), run.cancelled)
+            w = process(engine, fut.result(), run.cancelled, run.opts, run.refs)
             writes.append((i, writer.submit(write, w, run.opts, run.listener.image)))
             if w.rep.status == Status.CANCELLED or not drain(1):
                 break

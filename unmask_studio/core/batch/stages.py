@@ -18,10 +18,12 @@ import numpy as np
 from unmask_studio.core.batch.files import atomic_copy
 from unmask_studio.core.batch.options import BatchOptions
 from unmask_studio.core.batch.planning import MASK_SUFFIX, Job, mask_path
+from unmask_studio.core.batch.references import BatchReferences, reference_face_index
 from unmask_studio.core.batch.report import FileReport, Status
 from unmask_studio.core.faces import Face
 from unmask_studio.core.io import ImageLoadError, ImageSaveError, LoadedImage, load_image, save_image
 from unmask_studio.core.pipeline import Cancelled, Engine, Result
+from unmask_studio.core.reference import Reference
 
 ImageFn = Callable[[int, np.ndarray], None]
 
@@ -40,6 +42,12 @@ class PhotoInFlight:
     index: int = -1
     fatal: str = ""  # set when the failure will repeat for every file (disk full, no permission)
     no_user_mask: str = ""  # with a masks folder: why this photo has no mask (it passes through unchanged)
+    # The photo's reference, aligned on the thread that found its faces (a face finder is not shared
+    # across threads); ``reference_looked_up`` once that was done (with or without a reference).
+    reference: Reference | None = None
+    reference_file: Path | None = None
+    reference_problem: str = ""
+    reference_looked_up: bool = False
 
 
 # ----------------------------------------------------------------------------------------- user masks
@@ -128,9 +136,17 @@ def _fail(w: PhotoInFlight, e: BaseException) -> PhotoInFlight:
 
 
 # ----------------------------------------------------------------------------------------- stages
-def load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None = None) -> PhotoInFlight:
+def _look_up_reference(w: PhotoInFlight, refs: BatchReferences | None, engine: Engine) -> None:
+    if refs is not None and refs.any and not w.reference_looked_up:
+        w.reference, w.reference_file, w.reference_problem = refs.for_photo(w.job.src, engine)
+    w.reference_looked_up = True
+
+
+def load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None = None,
+         refs: BatchReferences | None = None) -> PhotoInFlight:
     """Decode (and, given ``engine``, find the faces: Engine.run would do the same first thing, so the
-    result is identical, but on the loading thread it overlaps the previous photo's inpainting)."""
+    result is identical, but on the loading thread it overlaps the previous photo's inpainting; and
+    align the photo's reference photo, with the same face finder)."""
     w = PhotoInFlight(job, FileReport(str(job.src), str(job.dst), Status.FAILED), index=index)
     t0 = time.perf_counter()
     try:
@@ -145,6 +161,7 @@ def load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None = 
             w.mask = load_user_mask(mpath, w.img.rgb.shape[:2])
         if engine is not None:
             w.faces = engine.detect(w.img.rgb)
+            _look_up_reference(w, refs, engine)
     except Exception as e:  # noqa: BLE001
         return _fail(w, e)
     finally:
@@ -152,7 +169,29 @@ def load(job: Job, opts: BatchOptions, index: int = -1, engine: Engine | None = 
     return w
 
 
-def process(engine: Engine, w: PhotoInFlight, cancel: Callable[[], bool]) -> PhotoInFlight:
+def _references_for(engine: Engine, w: PhotoInFlight, opts: BatchOptions) -> dict[int, Reference] | None:
+    """{face index: reference} for ``engine.run``; a reference that cannot be used becomes a note."""
+    if w.reference_file is None:
+        return None
+    name = w.reference_file.name
+    if w.reference is None:
+        w.rep.notes.append(f"reference {name} not used, the photo was restored without it: "
+                           + " ".join(w.reference_problem.split()))
+        return None
+    if w.faces is None:
+        w.faces = engine.detect(w.img.rgb)
+    i = reference_face_index(w.faces, opts.reference_face)
+    if i is None:
+        if w.faces:  # (no face at all: the photo's status says so)
+            w.rep.notes.append(f"reference {name} not used: the photo has {len(w.faces)} face(s), "
+                               f"no face {opts.reference_face}")
+        return None
+    w.rep.reference = str(w.reference_file)
+    return {i: w.reference}
+
+
+def process(engine: Engine, w: PhotoInFlight, cancel: Callable[[], bool], opts: BatchOptions | None = None,
+            refs: BatchReferences | None = None) -> PhotoInFlight:
     if w.img is None:
         return w
     t0 = time.perf_counter()
@@ -160,14 +199,16 @@ def process(engine: Engine, w: PhotoInFlight, cancel: Callable[[], bool]) -> Pho
         if w.no_user_mask:
             w.result = Result(w.img.rgb, np.zeros(w.img.rgb.shape[:2], np.uint8), [])
         else:
-            w.result = engine.run(w.img.rgb, mask=w.mask, faces=w.faces, cancel=cancel)
+            _look_up_reference(w, refs, engine)  # not done while loading (the sequential reference run)
+            references = _references_for(engine, w, opts) if opts is not None else None
+            w.result = engine.run(w.img.rgb, mask=w.mask, faces=w.faces, cancel=cancel, references=references)
     except Exception as e:  # noqa: BLE001
         return _fail(w, e)
     finally:
         w.busy += time.perf_counter() - t0
     # Writing needs the metadata, not the input pixels (the result is a new array): free them now,
     # 72 MB per 24 MP photo waiting for the encoder.
-    w.img, w.mask = replace(w.img, rgb=None), None
+    w.img, w.mask, w.reference = replace(w.img, rgb=None), None, None
     return w
 
 
