@@ -18,7 +18,8 @@ from unmask_studio.app.document import Document
 
 MIN_ZOOM, MAX_ZOOM = 1 / 64, 32.0
 BACKGROUND = QColor(38, 39, 42)
-TOOLS = ("pan", "brush", "eraser", "box")
+TOOLS = ("pan", "brush", "eraser", "box", "heal", "clone", "rect", "lasso", "wand")  # the last five: edit_tools.py
+OUTLINE_TOOLS = ("brush", "eraser", "heal", "clone")  # tools that paint with the brush size
 CLICK_SLOP = 4  # view pixels a press may move and still count as a click (select) rather than a pan
 COMPARE_KEY = Qt.Key.Key_C  # hold to see the original
 
@@ -276,7 +277,7 @@ class Canvas(QGraphicsView):
             self.stroke_moved.emit(scene)
         elif self._drag == "box":
             self.rubber.setRect(QRectF(self._box_start, self._clamp(scene)).normalized())
-        if self.tool in ("brush", "eraser") and self.doc.is_open and not self._space:
+        if self.tool in OUTLINE_TOOLS and self.doc.is_open and not self._space:
             self.outline.place(scene, self.brush_size)
             self.outline.show()
         else:
@@ -375,7 +376,7 @@ class Canvas(QGraphicsView):
         else:
             shape = Qt.CursorShape.CrossCursor
         self.viewport().setCursor(shape)
-        if self.tool not in ("brush", "eraser") or self._space:
+        if self.tool not in OUTLINE_TOOLS or self._space:
             self.outline.hide()
 
 
