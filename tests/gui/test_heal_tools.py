@@ -95,6 +95,34 @@ def test_heal_dropped_when_pixels_changed_meanwhile(qtbot, window):
     assert "changed while healing" in w.banner.text
 
 
+def test_heal_still_works_after_opening_another_photo_mid_heal(qtbot, window, monkeypatch):
+    """The outcome of a heal for the previous photo is dropped; the tool must not wait for it forever."""
+    import time
+
+    from unmask_studio.app import heal_tool
+
+    real_heal = heal_tool.heal
+
+    def slow_heal(*args):  # a heal over a large area takes seconds: the photo is replaced meanwhile
+        time.sleep(1.0)
+        return real_heal(*args)
+
+    monkeypatch.setattr(heal_tool, "heal", slow_heal)
+    w = window
+    w.set_tool("heal")
+    w.brush.set_size(20)
+    drag(qtbot, w, STRAP)  # the job is queued or running when the next photo opens
+    open_photo(qtbot, w, data_path("real_masked", "006.webp"))
+    wait_idle(qtbot, w)
+    assert w.stack.count() == 0 and not w.edit_tools.heal.busy
+    w.canvas.actual_size()
+    w.canvas.centerOn(400, 500)
+    drag(qtbot, w, STRAP)
+    qtbot.waitSignal(w.edit_tools.heal.healed, timeout=20000).wait()
+    wait_idle(qtbot, w)
+    assert w.stack.count() == 1 and strap_pixels(w.doc.output_image()) == 0
+
+
 def test_clone_stamp_copies_from_the_alt_clicked_source(qtbot, window):
     w = window
     w.set_tool("clone")

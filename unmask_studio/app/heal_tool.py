@@ -109,7 +109,9 @@ class HealTool(QObject):
             self.preview.hide()
 
     def _forget(self) -> None:
-        self._points, self._queue = None, []
+        # Another photo: the running job's outcome will be dropped by the JobRunner (stale generation), so
+        # it never calls _landed; the tool must not keep waiting for it.
+        self._points, self._queue, self._running = None, [], False
         self.preview.hide()
 
     def _next(self) -> None:
