@@ -195,8 +195,10 @@ def test_lasso_freehand_and_polygon(qtbot, window):
     corners = [(450, 600), (500, 600), (500, 650)]
     for i, c in enumerate(corners):
         qtbot.mouseClick(vp, LEFT, SHIFT if i == 0 else Qt.KeyboardModifier.NoModifier, view_point(w, *c))
+        qtbot.mouseMove(vp, view_point(w, c[0] - 30, c[1] + 20))  # hovering between clicks draws nothing
     qtbot.mouseDClick(vp, LEFT, pos=view_point(w, 450, 650))
     assert w.doc.mask[630, 480] == 255 and w.doc.mask[420, 350] == 255  # added, the triangle kept
+    assert w.doc.mask[640, 440] == 0 and w.doc.mask[610, 430] == 0  # where the mouse hovered
     assert w.stack.count() == 2 and w.stack.command(1).text() == "Lasso selection (add)"
     w.act_undo.trigger()
     np.testing.assert_array_equal(w.doc.mask, m)

@@ -113,6 +113,7 @@ class SelectionTool(QObject):
         self._points: list[tuple[float, float]] = []
         self._mode = "replace"
         self._dragged = False
+        self._pressed = False  # the mouse button is down (a freehand lasso or a rectangle is being dragged)
         doc.opened.connect(self.cancel)
 
     # ------------------------------------------------------------------------------ input
@@ -128,13 +129,17 @@ class SelectionTool(QObject):
             return
         self._mode = mode_for(modifiers)
         self._start, self._points, self._dragged = pos, [(pos.x(), pos.y())], False
+        self._pressed = True
         self._draw()
 
     def move(self, pos: QPointF) -> None:
+        """The mouse moved: with the button down it draws; between polygon clicks it only shows the next edge."""
         if self._start is None:
             return
         if self.kind == "lasso":
-            if (pos - self._start).manhattanLength() >= 3 or self._dragged:
+            if not self._pressed:
+                pass
+            elif (pos - self._start).manhattanLength() >= 3 or self._dragged:
                 self._dragged = True
                 self._points.append((pos.x(), pos.y()))
         else:
@@ -143,6 +148,7 @@ class SelectionTool(QObject):
         self._draw(pos)
 
     def release(self, pos: QPointF) -> None:
+        self._pressed = False
         if self._start is None:
             return
         if self.kind == "rect":
@@ -160,7 +166,7 @@ class SelectionTool(QObject):
             self.apply(polygon_region(points, self.doc.mask.shape), self._mode, "Lasso")
 
     def cancel(self) -> None:
-        self._start, self._points, self._dragged = None, [], False
+        self._start, self._points, self._dragged, self._pressed = None, [], False, False
         self.outline.hide()
 
     @property
