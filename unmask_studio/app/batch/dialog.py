@@ -52,6 +52,11 @@ class BatchDialog(BatchPages, QDialog):
         super().__init__(parent)
         self.setWindowTitle("Batch — Unmask Studio")
         self.setModal(False)
+        # A window of its own, not one tied to the editor: a dialog transient for its parent is kept above
+        # it by the window manager (and by Windows/macOS for an owned window), so a photo double-clicked
+        # here would open behind the table. The parent still owns (and deletes) it.
+        self.winId()
+        self.windowHandle().setTransientParent(None)
         self.settings = settings
         self.worker = BatchRun(engine_factory, self)
         self.worker.file_started.connect(self._on_started)
@@ -192,12 +197,12 @@ class BatchDialog(BatchPages, QDialog):
             self.resume_frame.hide()
             return
         m = self._found_manifest
-        when = str(m.data.get("updated", ""))[:16].replace("T", " ")
+        when = status_text.local_time(m.data.get("updated", ""))  # stored in UTC, shown in local time
         if m.complete:
-            self.resume_label.setText(f"This folder holds a finished batch ({m.finished_count()} photos, {when} UTC).")
+            self.resume_label.setText(f"This folder holds a finished batch ({m.finished_count()} photos, {when}).")
         else:
             self.resume_label.setText(f"This folder holds an unfinished batch: {m.finished_count()} of {m.total} "
-                                      f"photos done (last change {when} UTC). Resume it to do the rest.")
+                                      f"photos done (last change {when}). Resume it to do the rest.")
         self.resume_btn.setVisible(not m.complete)
         self.resume_frame.show()
 

@@ -3,6 +3,7 @@ title, the time line and the counts. Pure functions of plain values, so they are
 widgets and read the same wherever they are shown."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 
@@ -79,6 +80,18 @@ def times_line(clock: BatchClock | None, left: int, running: bool) -> str:
     if rate:
         parts.append(f"{rate:.1f} photos/min")
     return "    ".join(parts)
+
+
+def local_time(stamp: str) -> str:
+    """A manifest's time (ISO 8601 in UTC, as written) in the user's local time: "2026-11-30 10:15".
+    Naive stamps are taken as UTC (that is what batches write); an unreadable one is shown as it is."""
+    try:
+        t = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp or "")
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def counts_line(counts: dict[str, int]) -> str:

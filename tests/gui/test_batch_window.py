@@ -1,0 +1,81 @@
+"""Issue 14 item 16, the batch dialog's part: times in local time, and a photo double-clicked in the
+batch table opens in the editor in front of the batch window (which stays open behind it)."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from unmask_studio.app.batch import status_text
+from unmask_studio.core.batch import MANIFEST_NAME, BatchOptions
+from tests.gui.test_editor import make_window, photo_file, wait_idle  # noqa: F401
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def india_time(monkeypatch):
+    """Local time = UTC+5:30 (a POSIX TZ string: no time-zone database needed)."""
+    monkeypatch.setenv("TZ", "IST-5:30")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def recorded_batch(tmp_path, updated: str):
+    """An output folder holding a finished batch of one photo, as a batch records it."""
+    (tmp_path / "in").mkdir()
+    src = photo_file(tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = photo_file(out, "photo_done.png")
+    opts = BatchOptions(out_dir=out, name_pattern="{stem}_done")
+    entry = {"input": str(src), "status": "done", "output": str(result), "faces": 1, "seconds": 1.0,
+             "message": "", "notes": [], "dst": str(result), "source": None}
+    (out / MANIFEST_NAME).write_text(json.dumps(
+        {"version": 1, "app": "unmask-studio", "created": updated, "updated": updated, "complete": True,
+         "inputs": [str(src.parent)], "options": opts.to_json(), "total": 1, "files": {str(src): entry}}))
+    return src, out, result
+
+
+def test_manifest_times_are_shown_in_local_time(india_time):
+    assert status_text.local_time("2026-11-30T09:00:00+00:00") == "2026-11-30 14:30"
+    assert status_text.local_time("2026-11-30T23:50:00") == "2026-12-01 05:20"  # naive: written in UTC
+    assert status_text.local_time("not a time") == "not a time"
+
+
+def test_found_batch_says_when_in_local_time(qtbot, make_window, tmp_path, india_time):
+    w = make_window()
+    dlg = w.open_batch_dialog()
+    _, out, _ = recorded_batch(tmp_path, "2026-11-30T09:00:00+00:00")
+    dlg.out_edit.setText(str(out))
+    text = dlg.resume_label.text()
+    assert "2026-11-30 14:30" in text and "UTC" not in text and "09:00" not in text, text
+
+
+def test_double_clicked_photo_opens_in_front_of_the_batch_window(qtbot, make_window, tmp_path):
+    w = make_window()
+    w.raise_()
+    dlg = w.open_batch_dialog()
+    src, out, result = recorded_batch(tmp_path, "2026-11-30T09:00:00+00:00")
+    dlg.out_edit.setText(str(out))
+    dlg.review_manifest()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dlg)
+    assert dlg.model.rows and dlg.model.rows[0].job.src == src
+
+    rect = dlg.table.visualRect(dlg.proxy.index(0, 1))
+    qtbot.mouseClick(dlg.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(dlg.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: w.doc.is_open and w.doc.path == src, timeout=20000)
+    wait_idle(qtbot, w)
+    assert w.doc.save_path == result  # Save goes to the batch's output
+    # The editor is the active window, and nothing ties the batch window above it: a window transient
+    # for the editor is stacked over it by the window manager whatever the editor asks.
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    assert dlg.windowHandle().transientParent() is None
+    assert dlg.isVisible()  # still open, behind
+    assert dlg.parent() is w  # still owned by the editor: closed and deleted with it
