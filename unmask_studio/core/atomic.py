@@ -1,7 +1,6 @@
 """Writing a file so that a crash, a full disk or an error leaves the old file or the new one, never
-half of one: ``atomic_write``. The batch writes its outputs, copies, manifest and report through it;
-``io.save_image`` does the same steps (random temp name, permissions kept, directory fsync) and can
-call it with ``unique_temp=True, keep_mode=True``."""
+half of one: ``atomic_write``. The batch writes its outputs, copies, manifest and report through it,
+and ``io.save_image`` (core/io_save.py) with ``unique_temp=True, keep_mode=True``."""
 from __future__ import annotations
 
 import os
