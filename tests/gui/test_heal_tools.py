@@ -211,18 +211,21 @@ def test_magic_wand_selects_the_covering_by_colour(qtbot, window):
     w.set_tool("wand")
     vp = w.canvas.viewport()
     qtbot.mouseClick(vp, LEFT, pos=view_point(w, *N95))
+    wait_idle(qtbot, w)  # the flood fill runs in a worker
     first = w.doc.mask.copy()
     m = first > 0
     assert m[N95[1], N95[0]] and m[650, 450]  # on the N95
     assert 15_000 < m.sum()
     # The shaded right half differs by more than the tolerance from the click: Shift-click adds it.
     qtbot.mouseClick(vp, LEFT, SHIFT, view_point(w, 560, 650))
+    wait_idle(qtbot, w)
     m = w.doc.mask > 0
     assert m[650, 560] and m[N95[1], N95[0]]
     assert not m[470, 320] and not m[300, 400] and not m[50, 50]  # cheek, forehead, background
     assert 35_000 < m.sum() < 85_000  # the N95 is ~270 x 310 px
     both = w.doc.mask.copy()
     qtbot.mouseClick(vp, LEFT, ALT, view_point(w, *N95))  # Alt-click takes the first part away again
+    wait_idle(qtbot, w)
     assert w.doc.mask[N95[1], N95[0]] == 0 and w.doc.mask[650, 560] == 255
     texts = [w.stack.command(i).text() for i in range(w.stack.count())]
     assert texts == ["Magic wand selection", "Magic wand selection (add)", "Magic wand selection (subtract)"]

@@ -35,7 +35,7 @@ class EditTools(QObject):
         doc, stack, brush = window.doc, window.stack, window.brush
         self.heal = HealTool(doc, stack, window.runner, lambda: brush.size, parent=self)
         self.clone = CloneTool(doc, stack, lambda: brush.size, lambda: brush.hardness, parent=self)
-        self.select = SelectionTool(doc, stack, self)
+        self.select = SelectionTool(doc, stack, window.runner, self)
         scene = window.canvas.scene()
         for item in (self.heal.preview, self.clone.marker, self.select.outline):
             scene.addItem(item)

@@ -18,8 +18,10 @@ from unmask_studio.app.commands import EditCommand
 from unmask_studio.app.document import Document
 from unmask_studio.app.history import History
 from unmask_studio.app.patches import tile_patches
+from unmask_studio.app.workers import JobRunner, Outcome
 
 MODES = ("replace", "add", "subtract")
+WAND_LANE = "retouch"  # with the heal brush: never behind a long Remove masks
 WAND_WINDOW = 1600  # the wand floods inside this box around the click: a covering is never larger
 WAND_TOLERANCE = 24  # per channel, from the clicked colour; Shift-click adds what a first click missed
 
@@ -98,9 +100,9 @@ class SelectionTool(QObject):
 
     message = Signal(str, str)
 
-    def __init__(self, doc: Document, stack: History, parent=None):
+    def __init__(self, doc: Document, stack: History, runner: JobRunner | None = None, parent=None):
         super().__init__(parent)
-        self.doc, self.stack = doc, stack
+        self.doc, self.stack, self.runner = doc, stack, runner
         self.kind = "rect"
         self.tolerance = WAND_TOLERANCE
         self.outline = QGraphicsPathItem()
@@ -187,9 +189,20 @@ class SelectionTool(QObject):
         self.outline.show()
 
     # ------------------------------------------------------------------------------ edits
-    def wand(self, x: int, y: int, mode: str = "replace") -> bool:
-        region = wand_region(self.doc.original, x, y, self.tolerance)
-        return self.apply(region, mode, "Magic wand")
+    def wand(self, x: int, y: int, mode: str = "replace") -> None:
+        """Select by colour from (x, y). The flood fill on a 1600² window of a 24 MP photo takes 85-300 ms
+        (benchmarks/gui_stall.py), so with a runner it runs in a worker; the original photo it reads is
+        never written, so the worker needs no copy of it."""
+        rgb, tolerance = self.doc.original, self.tolerance
+        if self.runner is None:
+            self.apply(wand_region(rgb, x, y, tolerance), mode, "Magic wand")
+            return
+
+        def done(out: Outcome) -> None:  # dropped by the runner when another photo was opened meanwhile
+            if out.error is None and not out.cancelled:
+                self.stack.after_transaction(lambda: self.apply(out.value, mode, "Magic wand"))
+
+        self.runner.submit("wand", lambda _p, _c: wand_region(rgb, x, y, tolerance), done, lane=WAND_LANE)
 
     def apply(self, region: tuple[Rect, np.ndarray] | None, mode: str, what: str) -> bool:
         """Combine a selection with the mask as one undo step; False when nothing changed."""
