@@ -490,6 +490,16 @@ class BatchDialog(BatchPages, QDialog):
         output = r.output if r.output and Path(r.output).exists() else None
         self.open_requested.emit(str(r.job.src), output)
 
+    def show_review_grid(self):
+        """Before | after thumbnails of this batch's photos (app/batch/review_grid.py)."""
+        from unmask_studio.app.batch.review_grid import ReviewGrid
+        if getattr(self, "review_grid", None) is None:
+            self.review_grid = ReviewGrid(self.model, self.worker.runner, self)
+            self.review_grid.open_requested.connect(self.open_requested)
+        self.review_grid.show()
+        self.review_grid.raise_()
+        return self.review_grid
+
     def _open_output_folder(self) -> None:
         if self.opts is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.opts.out_dir)))

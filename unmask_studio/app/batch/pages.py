@@ -213,6 +213,10 @@ class BatchPages:
         self.filter_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_statuses(self.filter_combo.currentData()))
         row.addWidget(self.filter_combo)
+        self.grid_btn = QPushButton("Review as Grid…")
+        self.grid_btn.setToolTip("Before | after thumbnails of every photo, to find the ones to touch up")
+        self.grid_btn.clicked.connect(self.show_review_grid)
+        row.addWidget(self.grid_btn)
         v.addLayout(row)
         v.addLayout(self._make_run_buttons())
         return page
