@@ -1,7 +1,8 @@
 """Screenshots of the heal brush and the magic wand on a real photo (docs/screenshots/06_heal.png,
-07_wand_selection.png), taken from the real window with the tools driven as a user would.
+07_wand_selection.png), taken from the real window with the tools driven as a user would, and, given the
+output folder of a batch (``unmask-studio batch IN -o OUT``), the batch review grid (08_review_grid.png).
 
-    xvfb-run -s "-screen 0 1400x900x24" python docs/make_tool_screenshots.py
+    xvfb-run -s "-screen 0 1400x900x24" python docs/make_tool_screenshots.py [--batch-output OUT]
 
 Settings go to a temporary file; the engine is never run (the tools need none).
 """
@@ -83,9 +84,35 @@ def main() -> None:
     pump(until=lambda: not w.runner.busy())
     pump(0.5)
     w.grab().save(str(OUT / "07_wand_selection.png"))
+    if len(sys.argv) > 2 and sys.argv[1] == "--batch-output":
+        review_grid(w, sys.argv[2])
     w.stack.setClean()
     w.close()
     print("wrote", OUT / "06_heal.png", OUT / "07_wand_selection.png")
+
+
+def review_grid(w, out_dir: str) -> None:
+    """The batch recorded in ``out_dir``, reviewed from File ▸ Batch… as a grid, the mouse over a photo."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    dlg = w.open_batch_dialog()
+    dlg.out_edit.setText(out_dir)
+    pump(0.5)
+    dlg.review_manifest()
+    grid = dlg.show_review_grid()
+    grid.resize(1100, 760)
+    pump(0.3)
+    grid.view.viewport().update()
+    pump(until=lambda: bool(grid._pairs) and not grid.loading)
+    rect = grid.view.visualRect(grid.proxy.index(1, 0))
+    pos = QPointF(rect.left() + rect.width() * 0.35, rect.center().y())
+    ev = QMouseEvent(QEvent.Type.MouseMove, pos, QPointF(grid.view.viewport().mapToGlobal(pos.toPoint())),
+                     Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(grid.view.viewport(), ev)
+    pump(0.5)
+    grid.grab().save(str(OUT / "08_review_grid.png"))
+    print("wrote", OUT / "08_review_grid.png")
 
 
 if __name__ == "__main__":
