@@ -1,10 +1,10 @@
 """Contact sheet: two segmenters side by side on 24 real photos (12 ``real_masked`` + 12 ``wild_dev``,
 evenly spaced), through the app engine (detection, alignment, segmenter, edge snapping).
 
-    python -m training.segment_compare_sheet OLD_SEGMENTER.onnx [--out docs/segmenter_real_compare.png]
+    python -m training.segment_compare_sheet OLD_SEGMENTER.onnx [--new NEW.onnx] [--out docs/segmenter_real_compare.jpg]
 
 Each tile: the photo cut around its faces with what the old model found (left) and the shipped one
-(right) tinted pink; face boxes green.
+(right, the shipped one unless ``--new``) tinted pink; face boxes green.
 """
 from __future__ import annotations
 
@@ -60,11 +60,12 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("old", help="the previous segmenter.onnx")
-    ap.add_argument("--out", default=str(REPO / "docs" / "segmenter_real_compare.png"))
+    ap.add_argument("--new", help="the other segmenter.onnx (default: the shipped one)")
+    ap.add_argument("--out", default=str(REPO / "docs" / "segmenter_real_compare.jpg"))
     ap.add_argument("--size", type=int, default=190)
     args = ap.parse_args(argv)
-    new = Engine()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as tmp2:
+        new = Engine(models_dir=with_segmenter(args.new, Path(tmp2)) if args.new else None)
         old = Engine(models_dir=with_segmenter(args.old, Path(tmp)), finder=new.finder)
         tiles = []
         for f in pick():
