@@ -78,7 +78,7 @@ def test_batch_from_main_window_review_and_refine(qtbot, window, photos, tmp_pat
     dlg.out_edit.setText(str(out))
     assert dlg.name_edit.text() == "{stem}"  # the same default naming as the command line
     dlg.name_edit.setText("{stem}_unmasked")
-    assert "3 photos" in dlg.count_label.text() and dlg.start_btn.isEnabled()
+    qtbot.waitUntil(lambda: "3 photos" in dlg.count_label.text() and dlg.start_btn.isEnabled())  # counted in the background
     qtbot.mouseClick(dlg.start_btn, Qt.MouseButton.LeftButton)
     assert dlg.running and dlg.pages.currentIndex() == 1  # worker thread; the GUI goes on
     wait_done(qtbot, dlg)
@@ -186,12 +186,14 @@ def test_setup_errors_and_a_batch_that_cannot_start(qtbot, window, photos, tmp_p
     dlg = w.open_batch_dialog()
     dlg.add_inputs([str(photos)])
     dlg.out_edit.setText(str(photos))  # the input folder itself: refused, Start disabled
-    assert not dlg.start_btn.isEnabled() and "input folder" in dlg.setup_error.text()
+    assert not dlg.start_btn.isEnabled()
+    qtbot.waitUntil(lambda: "input folder" in dlg.setup_error.text())  # the plan (in the background) refuses it
+    assert not dlg.start_btn.isEnabled()
     dlg.out_edit.setText(str(tmp_path / "out"))
     dlg.name_edit.setText("result")  # no {stem}: every photo would get the same name
     assert not dlg.start_btn.isEnabled() and "{stem}" in dlg.setup_error.text()
     dlg.name_edit.setText("{stem}-clean")
-    assert dlg.start_btn.isEnabled() and not dlg.setup_error.isVisible()
+    qtbot.waitUntil(lambda: dlg.start_btn.isEnabled() and not dlg.setup_error.isVisible())
     assert "a107-clean.png" in dlg.name_example.text() or "IMG_0042-clean.jpg" in dlg.name_example.text()
     assert dlg.start()
     wait_done(qtbot, dlg, timeout=20000)
@@ -222,6 +224,7 @@ def test_the_setup_page_names_files_it_cannot_process(qtbot, window, photos):
     Image.new("RGB", (8, 8)).save(photos / "anim.gif")
     dlg = window.open_batch_dialog()
     dlg.add_inputs([str(photos)])
+    qtbot.waitUntil(lambda: dlg.count_label.text().startswith("3 photos to process"))
     text = dlg.count_label.text()
     assert text.startswith("3 photos to process") and "anim.gif" in text and dlg.start_btn.isEnabled()
 

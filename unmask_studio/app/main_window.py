@@ -5,6 +5,7 @@ the right, status bar (progress + Cancel, image size, zoom, pixel under the curs
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSize, Qt, QTimer
@@ -75,6 +76,10 @@ class MainWindow(QMainWindow):
         self._update_enabled()
         if warm_up:
             QTimer.singleShot(300, self.processing.warm_up)  # once the window has been drawn
+            # File ▸ Batch…'s modules are imported off the GUI thread meanwhile: on the first open, their
+            # imports stalled the window for 0.1-0.4 s (benchmarks/batch_dialog_stall.py).
+            self.runner.submit("import", lambda _p, _c: importlib.import_module("unmask_studio.app.batch_dialog"),
+                               lambda _out: None, lane="imports", cancellable=False)
 
     # =========================================================================== construction
     def _action(self, text: str, slot=None, shortcut=None, icon_name: str | None = None, tip: str = "",

@@ -26,6 +26,7 @@ from unmask_studio.app.batch.run import BatchRun
 from unmask_studio.app.batch.status_text import BUSY, SAVING, RunState
 from unmask_studio.app.batch.table import BatchModel, Row, StatusFilter
 from unmask_studio.app.settings import Settings
+from unmask_studio.app.workers import JobRunner
 from unmask_studio.core.batch import (REPORT_NAME, BatchInputError, BatchOptions, FileReport, Job, Manifest, Status,
                                       batch_engine, check_name_pattern, is_done, option_default, output_name, plan,
                                       prepare_batch)
@@ -73,7 +74,13 @@ class BatchDialog(BatchPages, QDialog):
         self._left = 0  # photos still to process (not counting ones already done earlier)
         self._close_after_stop = False
         self._found_manifest: Manifest | None = None
-        self._count_cache: tuple | None = None
+        self._count_cache: tuple | None = None  # (key, photos or None, error, left out) of the last count
+        # Counting walks the input folders (seconds for a photo library): on a JobRunner lane of its own,
+        # started once typing pauses (the output folder is part of the plan), one count at a time.
+        self._planner = JobRunner(lambda: 0, self)
+        self._count_wanted: tuple | None = None  # (key, options) the form needs counted
+        self._counting = False
+        self._count_timer = QTimer(self, singleShot=True, interval=150, timeout=self._submit_count)
         self.model = BatchModel(self)
         self.proxy = StatusFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -223,25 +230,54 @@ class BatchDialog(BatchPages, QDialog):
             n, error, left_out = self._count(opts)
         if n is not None:
             self.count_label.setText(status_text.inputs_summary(self.inputs, n, left_out))
+        elif not self.inputs:
+            self.count_label.setText("Add folders or photos (or drop them here).")
         else:
-            self.count_label.setText("Add folders or photos (or drop them here)." if not self.inputs else "")
+            self.count_label.setText("" if error else "Counting photos…")
         self.setup_error.setText(error)
         self.setup_error.setVisible(bool(error))
         self.quality_spin.setEnabled(self.format_combo.currentData() in (None, "jpg", "webp"))
         self.start_btn.setEnabled(bool(n) and bool(self.out_edit.text().strip()) and not self.running)
 
     def _count(self, opts: BatchOptions) -> tuple[int | None, str, list]:
-        """Photos the inputs hold (or an error); walking a big tree on every keystroke would be slow, so
-        cached per inputs, recursion and output folder."""
+        """Photos the inputs hold, an error, and what cannot be processed; (None, "", []) while counting.
+        Cached per inputs, recursion and output folder; a new count runs in the background."""
         key = (tuple(self.inputs), opts.recursive, self.out_edit.text().strip())
-        if self._count_cache is None or self._count_cache[0] != key:
-            probe = opts if key[2] else BatchOptions(**{**opts.__dict__, "out_dir": Path("/nonexistent/unmask-out")})
+        if self._count_cache is not None and self._count_cache[0] == key:
+            self._count_wanted = None
+            return self._count_cache[1:]
+        self._count_wanted = (key, opts)
+        self._count_timer.start()  # restarts on every keystroke
+        return None, "", []
+
+    def _submit_count(self) -> None:
+        if self._count_wanted is None or self._counting:
+            return  # _on_counted counts what is wanted by then
+        key, opts = self._count_wanted
+        probe = opts if key[2] else BatchOptions(**{**opts.__dict__, "out_dir": Path("/nonexistent/unmask-out")})
+
+        def work(_progress, _cancel):
             left_out: list = []
             try:
-                self._count_cache = (key, len(plan(self.inputs, probe, left_out)), "", left_out)
+                return key, len(plan(list(key[0]), probe, left_out)), "", left_out
             except BatchInputError as e:
-                self._count_cache = (key, None, str(e), [])
-        return self._count_cache[1:]
+                return key, None, str(e), []
+
+        self._counting = True
+        self._planner.submit("plan", work, self._on_counted, lane="plan")
+
+    def _on_counted(self, out) -> None:
+        self._counting = False
+        if out.value is not None:
+            self._count_cache = out.value
+        elif out.error is not None:  # not a bad input but a failure (e.g. an I/O error): say it, in one line
+            self._count_cache = (self._count_wanted[0] if self._count_wanted else None, None,
+                                 f"Cannot list the photos: {out.error}", [])
+        if self._count_wanted is not None and self._count_cache is not None \
+                and self._count_cache[0] == self._count_wanted[0]:
+            self._count_wanted = None
+        self._submit_count()  # the form changed meanwhile
+        self._update_setup()
 
     # ------------------------------------------------------------------------------------ running
     @property
