@@ -28,6 +28,7 @@ from unmask_studio.app.layers_panel import LayersPanel
 from unmask_studio.app.layout import CanvasArea, fit_toolbar
 from unmask_studio.app.message_banner import MessageBanner
 from unmask_studio.app.processing import Processing
+from unmask_studio.app.reference_actions import ReferenceActions
 from unmask_studio.app.settings import Settings, log_dir
 from unmask_studio.app.workers import JobRunner
 
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
         self._connect()
         self.edit_tools = EditTools(self)  # heal, clone, selections: actions, toolbar, canvas input
+        self.reference_actions = ReferenceActions(self)  # reference photos per face (issue 12)
         self._restore()
         self._update_title()
         self._update_enabled()

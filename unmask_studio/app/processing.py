@@ -36,6 +36,8 @@ class Processing(QObject):
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
+        # faces -> {index: reference photo} for the engine (app/reference_actions.py sets it)
+        self.references_for = lambda faces: None
         runner.started.connect(lambda _i, kind: kind in ENGINE_JOBS and self.busy_changed.emit(True))
         runner.finished.connect(lambda _i, kind: kind in ENGINE_JOBS and self.busy_changed.emit(self.busy))
 
@@ -95,9 +97,11 @@ class Processing(QObject):
         if not self._ready():
             return
         rgb, faces = self.doc.original, list(self.doc.faces) or None
+        # (only when there are any: engine stand-ins in tests take no references)
+        references = {"references": refs} if faces and (refs := self.references_for(faces)) else {}
 
         def job(progress, cancel):
-            res = self.engine().run(rgb, faces=faces, progress=progress, cancel=cancel)
+            res = self.engine().run(rgb, faces=faces, progress=progress, cancel=cancel, **references)
             return res, differing_tiles(res.image, rgb), nonzero_tiles(res.mask)
 
         self.runner.submit("remove", job, self._when_free(self._apply_run))
@@ -134,9 +138,10 @@ class Processing(QObject):
             return
         # Snapshot: the user may keep painting while this runs; the result matches the mask as it was.
         rgb, faces, mask = self.doc.original, list(self.doc.faces), self.doc.mask.copy()
+        references = {"references": refs} if (refs := self.references_for(faces)) else {}
 
         def job(progress, cancel):
-            image, _results = self.engine().inpaint(rgb, faces, mask, progress=progress, cancel=cancel)
+            image, _results = self.engine().inpaint(rgb, faces, mask, progress=progress, cancel=cancel, **references)
             return image, differing_tiles(image, rgb)
 
         self.runner.submit("inpaint", job, self._when_free(self._apply_inpaint))
