@@ -95,6 +95,20 @@ def test_no_face_leaves_the_photo_alone(engine):
     assert (result.image == plain).all()
 
 
+def test_no_face_result_is_the_photo_itself_not_a_copy(engine):
+    """No face: Result.image is the input (a 169 MP photo's copy was +0.5 GB at the peak), read-only so
+    that nobody can change the caller's photo through it; the input itself stays writable."""
+    plain = np.full((480, 640, 3), 128, np.uint8)
+    plain[:, :, 0] = np.linspace(40, 220, 640, dtype=np.uint8)[None, :]
+    result = engine.run(plain)
+    assert result.faces == [] and not result.mask.any()
+    assert np.shares_memory(result.image, plain) and result.image.shape == plain.shape
+    assert not result.image.flags.writeable and plain.flags.writeable
+    with pytest.raises(ValueError):
+        result.image[0, 0] = 0
+    assert (result.image == plain).all()
+
+
 def test_bare_face_gets_no_mask(engine):
     """A face without a covering yields an empty mask, so the pipeline leaves it untouched."""
     img = load_image(data_path("pairs_dev", "clean", "110.png")).rgb

@@ -74,7 +74,7 @@ class FaceResult:
 
 @dataclass
 class Result:
-    image: np.ndarray
+    image: np.ndarray  # a new array; when no face was found, a read-only view of the input photo itself
     mask: np.ndarray
     faces: list[FaceResult]
     timings: dict[str, float] = field(default_factory=dict)
@@ -360,8 +360,8 @@ class Engine:
         t["detect"] = time.perf_counter() - t0
         if cancel():
             raise Cancelled()
-        if not faces:
-            return Result(rgb.copy(), np.zeros(rgb.shape[:2], np.uint8) if mask is None else mask, [], t)
+        if not faces:  # nothing to change: the photo itself, not a copy (+3 B/px, the peak of a 169 MP photo)
+            return Result(_read_only(rgb), np.zeros(rgb.shape[:2], np.uint8) if mask is None else mask, [], t)
         crops = self.crops(rgb, faces)
         crop_masks = [None] * len(faces)
         if mask is None:
@@ -380,6 +380,14 @@ class Engine:
         t["total"] = time.perf_counter() - t0
         progress(1.0, "Done")
         return Result(out, mask, results, t)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A view of ``a`` that cannot be written through: a Result that shares the caller's photo must never
+    change it (no caller writes into Result.image; this makes one that tried fail loudly)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def _box_in(T: np.ndarray, box) -> tuple[int, int, int, int]:
