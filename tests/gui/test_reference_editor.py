@@ -5,7 +5,9 @@ and undo brings back the previous reference and pixels bit for bit. The shipped 
 a reference yet, so routing is checked at the engine's boundary (a recording Engine subclass)."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +205,45 @@ def test_the_reference_changes_the_fill_when_the_model_takes_one(qtbot, window):
     w.reference_actions.use(0, _lfw())
     wait_idle(qtbot, w, timeout=120000)
     assert np.abs(w.doc.result.astype(np.int16) - without).max() > 20
+
+
+def test_batch_dialog_reference_photos_folder(qtbot, make_window, tmp_path):
+    """File ▸ Batch…: 'Reference photos folder' is BatchOptions.references_dir (same wording, same
+    check), reaches each photo with a reference of the same name, and is remembered."""
+    from unmask_studio.core.batch import option_info
+
+    w = make_window()
+    src, refs, out = tmp_path / "in", tmp_path / "refs", tmp_path / "out"
+    src.mkdir()
+    refs.mkdir()
+    for name in ("001.webp", "004.webp"):
+        shutil.copy(data_path("real_masked", name), src / name)
+    Image.open(_lfw()).save(refs / "004.png")  # a reference for 004 only
+    w.act_batch.trigger()
+    dlg = w.batch_dialog
+    try:
+        assert dlg.references_edit.toolTip().lower().startswith(option_info("references_dir").help.lower()[:40])
+        dlg.add_inputs([str(src)])
+        dlg.out_edit.setText(str(out))
+        dlg.references_edit.setText(str(tmp_path / "missing"))
+        dlg.start()  # refused by prepare_batch (on the batch thread), like any bad option
+        qtbot.waitUntil(lambda: "reference folder not found" in dlg.setup_error.text(), timeout=20000)
+        qtbot.waitUntil(lambda: not dlg.running, timeout=20000)
+        dlg.references_edit.setText(str(refs))
+        assert dlg.form_options().references_dir == refs
+        dlg.start()
+        qtbot.waitUntil(lambda: not dlg.running, timeout=180000)
+        report = {Path(f["input"]).name: f for f in json.loads((out / "unmask-report.json").read_text())["files"]}
+        assert report["004.webp"]["reference"] == str(refs / "004.png")
+        assert report["001.webp"]["reference"] == "" and report["001.webp"]["status"] == "done"
+        manifest = json.loads((out / ".unmask-batch.json").read_text())
+        assert manifest["options"]["references_dir"] == str(refs)
+    finally:
+        dlg.shutdown()
+    dlg.close()
+    w.batch_dialog = None
+    w.act_batch.trigger()  # a new dialog remembers the folder
+    try:
+        assert w.batch_dialog.references_edit.text() == str(refs)
+    finally:
+        w.batch_dialog.shutdown()

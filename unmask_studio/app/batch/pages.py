@@ -157,7 +157,23 @@ class BatchPages:
         self.recursive_check.toggled.connect(self._update_setup)
         for c in (self.recursive_check, self.metadata_check, self.masks_check, self.skip_check, self.overwrite_check):
             g.addWidget(c)
+        g.addLayout(self._make_references_row())
         return box
+
+    def _make_references_row(self) -> QHBoxLayout:
+        """``references_dir``: a reference photo per photo, same file name (issue 12)."""
+        info = option_info("references_dir")
+        row = QHBoxLayout()
+        self.references_edit = QLineEdit()
+        self.references_edit.setPlaceholderText("none: faces are restored without a reference photo")
+        self.references_edit.setToolTip(info.help[0].upper() + info.help[1:] + ".")
+        self.references_edit.textChanged.connect(self._update_setup)
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self._choose_references)
+        row.addWidget(QLabel(info.label + ":"))
+        row.addWidget(self.references_edit, 1)
+        row.addWidget(choose)
+        return row
 
     def _make_resume_banner(self) -> QFrame:
         self.resume_frame = QFrame()
