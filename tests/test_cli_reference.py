@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -206,3 +207,20 @@ def test_the_reference_changes_the_restored_face(photos, tmp_path, engine):
         a = np.asarray(Image.open(out_without / name)).astype(np.int16)
         b = np.asarray(Image.open(out_with / name)).astype(np.int16)
         assert np.abs(a - b).max() > 20, name
+
+
+def test_the_sequential_reference_run_routes_references_the_same_way(photos, tmp_path, spy, engine):
+    """run_batch(pipelined=False), the plain loop the schedulers are checked against: the photo's own
+    reference is aligned on its thread after loading and reaches the largest face."""
+    from unmask_studio.core.batch import BatchOptions, prepare_batch, run_batch
+
+    calls, aligned = spy
+    refs_dir = tmp_path / "refs"
+    refs_dir.mkdir()
+    shutil.copy(_lfw(), refs_dir / "004.png")
+    opts = BatchOptions(out_dir=tmp_path / "out", references_dir=refs_dir)
+    prepared = prepare_batch([photos], opts)
+    report = run_batch(engine, prepared.jobs, opts, pipelined=False)
+    assert [Path(f.input).name for f in report.files if f.reference] == ["004.webp"]
+    assert [sorted(r.source for r in refs.values()) for _e, _b, refs in calls] == [[], ["004.png"]]
+    assert [Path(a[0]).name for a in aligned] == ["004.png"]

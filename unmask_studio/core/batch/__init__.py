@@ -18,7 +18,8 @@ resumed exactly, including photos that finished without writing an output (``ski
 
 Modules: ``options`` (what can be asked, each option described once), ``planning`` (inputs -> jobs,
 ``prepare_batch``; not ``plan.py``: the submodule would shadow the function ``plan`` here),
-``manifest`` (resume), ``references`` (reference photos: which goes with which photo and face), ``stages`` (one photo: load -> process -> write),
+``manifest`` (resume), ``references`` (reference photos: which goes with which photo and face),
+``stages`` (one photo: load -> process -> write),
 ``runner`` (``run_batch`` and its schedulers), ``report`` (``Status``, reports), ``files`` (atomic
 writes), ``clock`` (elapsed/remaining time). The names below are the public API (and what the
 single ``core/batch.py`` module exported before it was split).

@@ -235,7 +235,8 @@ def _run_pipelined(engine: Engine, run: _Run) -> None:
                     return
                 i, job = nxt
                 pre = run.precheck(job)
-                loads.append((i, job, pre if pre is not None else loader.submit(load, job, run.opts, i, engine, run.refs)))
+                loads.append((i, job, pre if pre is not None
+                              else loader.submit(load, job, run.opts, i, engine, run.refs)))
 
         def drain(limit: int) -> bool:
             while len(writes) > limit:
