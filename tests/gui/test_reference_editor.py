@@ -247,3 +247,22 @@ def test_batch_dialog_reference_photos_folder(qtbot, make_window, tmp_path):
         assert w.batch_dialog.references_edit.text() == str(refs)
     finally:
         w.batch_dialog.shutdown()
+
+
+def test_a_reference_set_before_remove_masks_is_used_by_it(qtbot, make_window):
+    RecordingEngine.calls = []
+    w = make_window(RecordingEngine)
+    open_photo(qtbot, w, data_path("real_masked", "001.webp"))
+    w.act_detect.trigger()
+    wait_idle(qtbot, w, timeout=120000)
+    assert w.doc.faces and not w.doc.result_state.has_result
+    ref = _lfw()
+    w.reference_actions.use(0, ref)
+    wait_idle(qtbot, w, timeout=120000)
+    assert RecordingEngine.calls == []  # nothing restored yet: only attached
+    assert w.reference_actions.store.get(w.doc.faces[0]).source == ref.name
+    assert "Remove masks" in w.banner.text
+    w.act_remove.trigger()
+    wait_idle(qtbot, w, timeout=120000)
+    assert RecordingEngine.calls == [{0: ref.name}] and w.doc.result_state.has_result
+    assert w.reference_actions.store.get(w.doc.faces[0]).source == ref.name  # the same face, still carrying it
