@@ -101,3 +101,5 @@ def test_grid_compares_before_after_filters_and_opens_in_editor(qtbot, window, r
         qtbot.mouseDClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert sig.args == [str(rows[1].job.src), rows[1].output]
     qtbot.waitUntil(lambda: window.doc.is_open and window.doc.path == rows[1].job.src, timeout=20000)
+    # Opening it from the batch runs Remove masks there; let it finish (closing mid-job would ask to stop).
+    qtbot.waitUntil(lambda: not window.runner.busy(), timeout=60000)
