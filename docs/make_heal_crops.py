@@ -64,7 +64,8 @@ def main() -> None:
         before, after = rgb[y0:y1, x0:x1], healed[y0:y1, x0:x1]
         gap = np.full((before.shape[0], 8, 3), 255, np.uint8)
         Image.fromarray(np.hstack([before, gap, after])).save(out_dir / f"strap_{Path(name).stem}.png")
-        print(f"{name}: stroke {len(points)} points, {size:.0f} px brush, healed box {rect}, crop {x1 - x0}x{y1 - y0} -> docs/heal/strap_{Path(name).stem}.png")
+        print(f"{name}: stroke {len(points)} points, {size:.0f} px brush, healed box {rect}, "
+              f"crop {x1 - x0}x{y1 - y0} -> docs/heal/strap_{Path(name).stem}.png")
 
 
 if __name__ == "__main__":

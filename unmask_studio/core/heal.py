@@ -88,7 +88,8 @@ def _add_texture(bgr: np.ndarray, filled: np.ndarray, hole: np.ndarray) -> np.nd
     moved = np.roll(grain, (-dy, -dx), axis=(0, 1))  # moved[y, x] = grain[y + dy, x + dx]
     # The donor may cross an edge (hair, an ear's rim) whose grain would draw streaks on skin: keep the
     # copied grain within the strength of the grain right around the hole.
-    ring = cv2.dilate(hole, np.ones((3, 3), np.uint8), iterations=max(3, int(2 * sigma))).astype(bool) & ~hole.astype(bool)
+    near = cv2.dilate(hole, np.ones((3, 3), np.uint8), iterations=max(3, int(2 * sigma)))
+    ring = near.astype(bool) & ~hole.astype(bool)
     limit = 2.5 * float(grain[ring].std()) if ring.any() else 0.0
     np.clip(moved, -limit, limit, out=moved)
     # Fade the grain in over a few pixels at the hole's edge so no seam is drawn by the texture itself.

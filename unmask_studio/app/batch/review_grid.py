@@ -117,7 +117,8 @@ class ReviewGrid(QDialog):
         self.filter_combo = QComboBox()
         for text, statuses in REVIEW_FILTERS:
             self.filter_combo.addItem(text, statuses)
-        self.filter_combo.currentIndexChanged.connect(lambda _i: self.proxy.set_statuses(self.filter_combo.currentData()))
+        self.filter_combo.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_statuses(self.filter_combo.currentData()))
         top = QHBoxLayout()
         hint = QLabel("Move the mouse over a photo to compare before | after; double-click opens it in the editor.")
         hint.setStyleSheet("color: #9aa0aa;")
