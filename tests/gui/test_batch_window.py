@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from unmask_studio.app.batch import status_text
 from unmask_studio.core.batch import MANIFEST_NAME, BatchOptions
-from tests.gui.test_editor import make_window, photo_file, wait_idle  # noqa: F401
+from tests.gui.test_editor import make_window, photo_file  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
@@ -71,7 +71,8 @@ def test_double_clicked_photo_opens_in_front_of_the_batch_window(qtbot, make_win
     qtbot.mouseClick(dlg.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(dlg.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: w.doc.is_open and w.doc.path == src, timeout=20000)
-    wait_idle(qtbot, w)
+    # (the editor removes the masks again once the photo is open: wait for that, not just for idle)
+    qtbot.waitUntil(lambda: not w.runner.busy() and w.doc.result_state.has_result, timeout=20000)
     assert w.doc.save_path == result  # Save goes to the batch's output
     # The editor is the active window, and nothing ties the batch window above it: a window transient
     # for the editor is stacked over it by the window manager whatever the editor asks.
@@ -111,3 +112,49 @@ def test_counting_the_photos_of_a_folder_never_runs_on_the_gui_thread(qtbot, mak
     qtbot.waitUntil(lambda: dlg.count_label.text().startswith("2 photos to process") and dlg.start_btn.isEnabled())
     assert threads and not any(threads)  # never planned on the GUI thread
     assert len(threads) <= 3  # not once per keystroke
+
+
+def test_start_plans_the_batch_on_the_batch_thread_and_a_refusal_comes_back(qtbot, make_window, tmp_path,
+                                                                              monkeypatch):
+    """Start lists every photo and reads the manifest (prepare_batch: 2.3 s on the GUI thread for a
+    3,000-photo library): that runs on the batch thread, the table fills in when it is done, and inputs
+    it refuses bring the setup page back with the message."""
+    import threading
+
+    from unmask_studio.app.batch import dialog as dialog_mod
+    from unmask_studio.core.onnx_models import ModelError
+
+    real_prepare, on_main = dialog_mod.prepare_batch, []
+
+    def watched_prepare(*args, **kwargs):
+        on_main.append(threading.current_thread() is threading.main_thread())
+        return real_prepare(*args, **kwargs)
+
+    def no_models():
+        raise ModelError("The inpainter model is missing (test).")
+
+    monkeypatch.setattr(dialog_mod, "prepare_batch", watched_prepare)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        photo_file(folder, name)
+    w = make_window()
+    w.batch_engine_factory = no_models
+    dlg = w.open_batch_dialog()
+    dlg.add_inputs([str(folder)])
+    dlg.out_edit.setText(str(tmp_path / "out"))
+    assert dlg.start() and dlg.running and dlg.pages.currentIndex() == 1
+    qtbot.waitUntil(lambda: not dlg.running, timeout=20000)
+    assert on_main == [False]  # prepared once, never on the GUI thread
+    assert [r.label for r in dlg.model.rows] == ["a.png", "b.png", "c.png"]
+    assert dlg.title_label.text() == "The batch could not run"
+
+    # An output folder that cannot be created (a file is in the way): back to the setup page, one line.
+    dlg.new_batch()
+    (tmp_path / "file").write_text("x")
+    dlg.out_edit.setText(str(tmp_path / "file" / "out"))
+    assert dlg.start()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=20000)
+    assert dlg.pages.currentIndex() == 0 and dlg.setup_error.isVisible()
+    assert "Cannot create the output folder" in dlg.setup_error.text(), dlg.setup_error.text()
+    assert on_main == [False, False]

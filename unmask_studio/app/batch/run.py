@@ -14,8 +14,8 @@ from PySide6.QtGui import QImage
 from unmask_studio.app.batch.status_text import RunState
 from unmask_studio.app.batch.table import thumb_from_file, thumb_image
 from unmask_studio.app.workers import JobRunner, Outcome
-from unmask_studio.core.batch import (BatchClock, BatchControl, BatchListener, BatchOptions, BatchReport,
-                                      Job, Manifest, Status, batch_lanes, run_batch)
+from unmask_studio.core.batch import (BatchClock, BatchControl, BatchInputError, BatchListener, BatchPlan,
+                                      BatchReport, Status, batch_lanes, run_batch)
 from unmask_studio.core.pipeline import Engine
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ class BatchRun(QObject):
     thumb_ready = Signal(int, QImage)  # row, thumbnail of its written image
     lazy_thumb = Signal(int, QImage)  # row, thumbnail asked for with load_thumb
     paused_changed = Signal(bool)
+    planned = Signal(object)  # what start()'s prepare() returned, before the first photo starts
+    refused = Signal(str)  # prepare() refused the inputs (BatchInputError): nothing ran
     failed = Signal(str)  # the batch could not run at all (e.g. a model is missing)
     finished = Signal()
 
@@ -103,16 +105,22 @@ class BatchRun(QObject):
         self.clock, self.report, self._failed, self._paused = None, None, False, False
 
     # --- control
-    def start(self, jobs: list[Job], opts: BatchOptions, manifest: Manifest) -> None:
+    def start(self, prepare: Callable[[], tuple[BatchPlan, object]]) -> None:
+        """Run a batch. ``prepare()`` runs first, on the batch thread too (listing a photo library and
+        reading its manifest took 2.3 s for 3,000 photos): it returns the BatchPlan and whatever else the
+        dialog wants computed there, which ``planned`` delivers before the first photo starts."""
         self.new_table()
         self.control = BatchControl()
         control, lanes = self.control, self.lanes
 
         def work(_progress, _cancel, emit) -> BatchReport:
+            prepared, extra = prepare()
+            emit(("planned", (prepared, extra)))
             engine = self.engine()
             if hasattr(engine, "warm_up"):  # load the models now, not inside the first photo's time
                 engine.warm_up()
-            return run_batch(engine, jobs, opts, _Events(emit), control=control, manifest=manifest, lanes=lanes)
+            return run_batch(engine, prepared.jobs, prepared.opts, _Events(emit), control=control,
+                             manifest=prepared.manifest, lanes=lanes)
 
         self._job = self.runner.submit("batch", work, self._on_done, lane="batch", on_event=self._on_event)
 
@@ -143,7 +151,9 @@ class BatchRun(QObject):
     # --- from the job (GUI thread)
     def _on_event(self, event: tuple) -> None:
         kind, *args = event
-        if kind == "started":
+        if kind == "planned":
+            self.planned.emit(args[0])
+        elif kind == "started":
             if self.clock is None:
                 self.clock = BatchClock()
             self.file_started.emit(args[0])
@@ -162,7 +172,9 @@ class BatchRun(QObject):
 
     def _on_done(self, out: Outcome) -> None:
         self._job = None
-        if out.error is not None:
+        if isinstance(out.error, BatchInputError):  # a message for the user, not a failure
+            self.refused.emit(str(out.error))
+        elif out.error is not None:
             log.error("batch failed:\n%s", out.details)
             self._failed = True
             self.failed.emit(f"The batch could not run: {out.error}")

@@ -53,7 +53,7 @@ def title(state: RunState, finished: int, total: int, left: int = 0, elapsed: fl
     if state == RunState.PAUSING:
         return "Pausing after the current photo…"
     if state == RunState.STARTING:
-        return f"Starting: loading the models… ({_photos(total)})"
+        return f"Starting: loading the models… ({_photos(total)})" if total else "Starting: listing the photos…"
     if state == RunState.RUNNING:
         return f"Removing masks — photo {min(total, finished + 1)} of {total}"
     if state == RunState.IDLE:
