@@ -54,3 +54,24 @@ def test_training_side_pins_the_same_contract():
 
     for key, value in CONTRACT.items():
         assert contract()[key] == value, key
+
+
+def test_optional_reference_inputs_default_to_absent():
+    """Callers that know nothing of the reference photo get the no-reference fill (zeros fed for the
+    contract's optional inputs), identical to passing the zeros explicitly."""
+    spec = SPEC["inpainter"]["inputs"]
+    optional = [k for k, v in spec.items() if v.get("optional")]
+    if not optional:
+        pytest.skip("this inpainter has no optional inputs")
+    rng = np.random.default_rng(1)
+    img = rng.random((2, 3, S, S), dtype=np.float32)
+    mask = np.zeros((2, 1, S, S), np.float32)
+    mask[:, :, S // 2:, S // 4:3 * S // 4] = 1
+    model = OnnxModel("inpainter")
+    plain = model(image=img * (1 - mask), mask=mask)
+    zeros = {k: np.zeros((2, *spec[k]["shape"][1:]), np.float32) for k in optional}
+    assert np.array_equal(plain, model(image=img * (1 - mask), mask=mask, **zeros))
+    # ... and a reference really is an input: the fill moves when one is given.
+    given = {k: np.ones((2, *spec[k]["shape"][1:]), np.float32) * (0.5 if k == "reference" else 1) for k in optional}
+    moved = model(image=img * (1 - mask), mask=mask, **given)
+    assert np.abs(moved - plain)[mask.repeat(3, 1) > 0].mean() > 1e-3
