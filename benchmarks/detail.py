@@ -11,9 +11,10 @@ Photos: every ``real_masked`` photo whose longer side is ≥ 700 px, and 12 MP a
 then the same mask is filled by each variant, measured in the same run:
 
 - ``telea``: OpenCV's Telea inpainting (radius 5) on the same mask;
-- ``noise grain``: the engine with white-noise grain matched in strength (``blend.match_grain``, the
-  paste-back before the detail stage);
-- ``engine``: the engine as shipped (``core/detail.py`` copies the skin's fine band into the fill).
+- ``engine``: the engine as shipped (white-noise grain matched in strength where the face was
+  enlarged, ``blend.match_grain``);
+- ``skin detail (experimental)``: ``Options.skin_detail``, the skin's own texture spectrum carried into
+  the fill at every face size (``core/detail.py``).
 
 Writes detail.json (per-photo ratios) and detail.md (medians).
 """
@@ -32,7 +33,6 @@ if __package__ in (None, ""):
 import cv2
 import numpy as np
 
-from unmask_studio.core import blend, detail
 from unmask_studio.core.io import load_image
 from unmask_studio.core.pipeline import Engine
 
@@ -69,13 +69,12 @@ def detail_ratio(out: np.ndarray, inner: np.ndarray, ring: np.ndarray) -> float:
 
 def variants(engine: Engine, rgb: np.ndarray, faces, mask) -> dict[str, np.ndarray]:
     out = {"telea": cv2.inpaint(rgb, (mask > 127).astype(np.uint8), 5, cv2.INPAINT_TELEA)}
-    real = detail.transfer_detail
-    detail.transfer_detail = lambda orig, filled, a, seed, ring_px=None: blend.match_grain(orig, filled, a, seed)
-    try:
-        out["noise grain"] = engine.inpaint(rgb, faces, mask)[0]
-    finally:
-        detail.transfer_detail = real
     out["engine"] = engine.inpaint(rgb, faces, mask)[0]
+    engine.options.skin_detail = True
+    try:
+        out["skin detail (experimental)"] = engine.inpaint(rgb, faces, mask)[0]
+    finally:
+        engine.options.skin_detail = False
     return out
 
 
@@ -127,7 +126,7 @@ def main(argv=None) -> int:
                                                 for k in sub[0]["ratios"]}}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "detail.json").write_text(json.dumps({"summary": summary, "photos": rows}, indent=1))
-    keys = ["telea", "noise grain", "engine"]
+    keys = ["telea", "engine", "skin detail (experimental)"]
     lines = ["| photos | n | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
     for g, s in summary.items():
         lines.append(f"| {g} | {s['n']} | " + " | ".join(f"{s[k]:.2f}" for k in keys) + " |")

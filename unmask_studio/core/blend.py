@@ -49,7 +49,7 @@ def to_crop(image: np.ndarray, matrix: np.ndarray, size: int, interp=cv2.INTER_L
 
 
 def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_roi: np.ndarray,
-               roi: tuple[int, int, int, int], grain_seed: int | None = 0) -> None:
+               roi: tuple[int, int, int, int], grain_seed: int | None = 0, skin_detail: bool = False) -> None:
     """Blend ``crop`` (aligned, already composited) into ``image`` *in place* through ``alpha_roi``
     (float 0..1 over ``roi`` = crop_roi(matrix, ...)). Pixels with alpha == 0 are not written.
 
@@ -60,7 +60,7 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
         return
     # Only the mask's box changes (plus room for the ring of skin around the hole that the fine
     # detail is taken from).
-    margin = GRAIN_RING + 2 if grain_seed is None else detail.ring_width(alpha_roi > 0) + 2
+    margin = detail.ring_width(alpha_roi > 0) + 2 if grain_seed is not None and skin_detail else GRAIN_RING + 2
     (by0, by1), (bx0, bx1) = bbox(alpha_roi > 0, margin)
     alpha_roi = alpha_roi[by0:by1, bx0:bx1]
     x0, y0, x1, y1 = x0 + bx0, y0 + by0, x0 + bx1, y0 + by1
@@ -77,7 +77,9 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     orig = region.astype(np.float32)
     filled = warped.astype(np.float32)
     if grain_seed is not None:
-        filled = detail.transfer_detail(orig, filled, a, grain_seed)
+        # The skin's own texture (core/detail.py), or white-noise grain matched in strength.
+        grain = detail.transfer_detail if skin_detail else match_grain
+        filled = grain(orig, filled, a, grain_seed)
     blended = orig + (filled - orig) * a[..., None]
     touched = a > 0
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(np.uint8)

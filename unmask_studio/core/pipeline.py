@@ -54,7 +54,8 @@ class Options:
     feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
     min_face_px: int = 12  # faces smaller than this are left alone (wild_dev: 20 px left 14% of photos
     # with no face; 12 px leaves 6%, and coverings are still found on half of the 12-20 px faces)
-    grain: bool = True  # add the photo's grain to the filled region
+    grain: bool = True  # add the photo's grain to the filled region where the face was enlarged
+    skin_detail: bool = True  # the skin's own texture spectrum (core/detail.py) instead of white-noise grain
     batch_faces: int = 8  # faces per model call
     threads: int | None = None  # onnxruntime threads per model (None: all cores)
 
@@ -235,7 +236,7 @@ class Engine:
         for i, face in enumerate(faces):
             outer = wide.get(i, face.matrix) if i in wide_out else face.matrix
             blend.fill_outside_crop(out, mask, outer, self.reach_matrix(face), S, o.feather_px,
-                                    grain_seed=100 + i if self._needs_grain(face) else None)
+                                    grain_seed=100 + i if self._needs_grain(face.matrix) else None)
         for n, i in enumerate(todo):
             if cancel():
                 raise Cancelled()
@@ -244,7 +245,8 @@ class Engine:
             for M, crop, only in layers + [(faces[i].matrix, results[i].crop_output, None)]:
                 roi = blend.crop_roi(M, S, mask.shape)
                 blend.paste_back(out, crop, M, self._alpha(mask, M, roi, only), roi,
-                                 grain_seed=i if self._needs_grain(faces[i]) else None)
+                                 grain_seed=i if self._needs_grain(M) else None,
+                                 skin_detail=self.options.skin_detail)
             results[i].crop_matrix = wide.get(i) if i in wide_out else None
         return out, results
 
@@ -328,11 +330,13 @@ class Engine:
         T = np.array([[k, 0, px - k * px], [0, k, py - k * py], [0, 0, 1]])
         return (T @ np.vstack([face.matrix, [0, 0, 1]]))[:2]
 
-    def _needs_grain(self, face: Face) -> bool:
-        """Carry the skin's fine detail into the fill (``core/detail.py``). It adds only what the fill
-        lacks next to the skin around it, so a face at about the crop's size, where the model's own
-        texture already matches, gets little or nothing."""
-        return self.options.grain
+    def _needs_grain(self, matrix: np.ndarray) -> bool:
+        """Texture only where a 256² result (``matrix``: image -> that crop) is enlarged noticeably (a
+        face much larger than the crop, or the wide pass zoomed out around a tall covering): there the
+        fill is smoother than the photo. At about the crop's size the model's own
+        texture matches, and the skin ring around a small face is mostly hair, hands and background,
+        whose texture does not belong on a face (it came out as heavy speckle)."""
+        return self.options.grain and blend.crop_scale(matrix) < GRAIN_BELOW_SCALE
 
     def _alpha(self, mask: np.ndarray, matrix: np.ndarray, roi, only: np.ndarray | None = None) -> np.ndarray:
         """Blend weight over a crop's region: the mask (where crop-space ``only`` allows, if given),
