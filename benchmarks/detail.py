@@ -11,10 +11,10 @@ Photos: every ``real_masked`` photo whose longer side is ≥ 700 px, and 12 MP a
 then the same mask is filled by each variant, measured in the same run:
 
 - ``telea``: OpenCV's Telea inpainting (radius 5) on the same mask;
-- ``engine``: the engine as shipped (white-noise grain matched in strength where the face was
-  enlarged, ``blend.match_grain``);
-- ``skin detail (experimental)``: ``Options.skin_detail``, the skin's own texture spectrum carried into
-  the fill at every face size (``core/detail.py``).
+- ``white-noise grain``: ``Options(skin_detail=False)``, noise matched in strength where the fill
+  is enlarged (``blend.match_grain``, the paste-back before the detail stage);
+- ``engine``: as shipped, the skin's own texture spectrum carried into enlarged fills
+  (``core/detail.py``).
 
 Writes detail.json (per-photo ratios) and detail.md (medians).
 """
@@ -69,12 +69,12 @@ def detail_ratio(out: np.ndarray, inner: np.ndarray, ring: np.ndarray) -> float:
 
 def variants(engine: Engine, rgb: np.ndarray, faces, mask) -> dict[str, np.ndarray]:
     out = {"telea": cv2.inpaint(rgb, (mask > 127).astype(np.uint8), 5, cv2.INPAINT_TELEA)}
-    out["engine"] = engine.inpaint(rgb, faces, mask)[0]
-    engine.options.skin_detail = True
+    engine.options.skin_detail = False
     try:
-        out["skin detail (experimental)"] = engine.inpaint(rgb, faces, mask)[0]
+        out["white-noise grain"] = engine.inpaint(rgb, faces, mask)[0]
     finally:
-        engine.options.skin_detail = False
+        engine.options.skin_detail = True
+    out["engine"] = engine.inpaint(rgb, faces, mask)[0]
     return out
 
 
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
                                                 for k in sub[0]["ratios"]}}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "detail.json").write_text(json.dumps({"summary": summary, "photos": rows}, indent=1))
-    keys = ["telea", "engine", "skin detail (experimental)"]
+    keys = ["telea", "white-noise grain", "engine"]
     lines = ["| photos | n | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
     for g, s in summary.items():
         lines.append(f"| {g} | {s['n']} | " + " | ".join(f"{s[k]:.2f}" for k in keys) + " |")
