@@ -8,10 +8,12 @@ blocks) that noise does not.
 
 So the fine band is taken from the person's own skin: patches of the photo's high-pass band (photo
 minus its Gaussian blur) from the visible skin around the hole — the calmer ones, so eyebrows,
-nostrils, hair and the mask's edge are skipped — give the texture's power spectrum (grain size,
-direction, strength), and a random-phase texture with that spectrum is laid over the hole (copying
-the patches themselves repeated their dots visibly). It is scaled so the fill's fine detail matches
-the skin's and added to the fill only. Deterministic for a given seed.
+nostrils, hair and the mask's edge are skipped — give the texture's power spectrum, radially averaged
+(grain size and strength; not direction, which carried JPEG's 8 px block grid), and a random-phase
+texture with that spectrum is laid over the hole (copying the patches themselves repeated their dots
+visibly). It is scaled so the fill's median fine detail matches the skin's and added to the fill only.
+Deterministic for a given seed. The engine uses it only where a fill is enlarged (``Engine.
+_needs_grain``): around a small face the "skin" ring is mostly hair, hands and background.
 """
 from __future__ import annotations
 
