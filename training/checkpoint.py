@@ -30,3 +30,21 @@ def load_state(run_dir):
 def append_log(run_dir, rec):
     with open(run_dir / "log.jsonl", "a") as fh:
         fh.write(json.dumps(rec) + "\n")
+
+
+def ema_update(ema, model, step: int) -> None:
+    """Exponential moving average of the weights, with a warm-up so early steps are not averaged in."""
+    decay = min(0.999, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for pe, pg in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(pg, 1 - decay)
+
+
+def save_run(run_dir, full: dict, counters) -> None:
+    """``ckpt_full.pt`` (everything, exact resume) and ``ckpt_compact.pt`` (``counters`` plus the EMA
+    and discriminators in fp16, small enough to commit; the generator restarts from the EMA)."""
+    atomic_save(full, run_dir / "ckpt_full.pt")
+    compact = {k: full[k] for k in counters}
+    for k in ("ema", "D_global", "D_local"):
+        compact[k] = {n: t.half() if t.is_floating_point() else t for n, t in full[k].items()}
+    atomic_save(compact, run_dir / "ckpt_compact.pt")

@@ -34,7 +34,7 @@ from training import losses as L
 from training.data import InpaintSet
 from training.models import InpaintGenerator, PatchDiscriminator, n_params
 from training.paths import RUNS
-from training.checkpoint import append_log, atomic_save, load_state, to_float
+from training.checkpoint import append_log, ema_update, load_state, save_run, to_float
 from training.runtime import Runtime
 
 
@@ -135,11 +135,7 @@ def main(argv=None):
         full = {"cfg": cfg, "G": G.state_dict(), "ema": ema.state_dict(), "D_global": D_global.state_dict(),
                 "D_local": D_local.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                 "step": step, "epoch": epoch, "pos": pos, "torch_rng": torch.get_rng_state(), "size": args.size}
-        atomic_save(full, run_dir / "ckpt_full.pt")
-        compact = {k: full[k] for k in ("cfg", "step", "epoch", "pos", "size")}
-        for k in ("ema", "D_global", "D_local"):  # G restarts from the EMA weights: half the size
-            compact[k] = {n: t.half() if t.is_floating_point() else t for n, t in full[k].items()}
-        atomic_save(compact, run_dir / "ckpt_compact.pt")
+        save_run(run_dir, full, ("cfg", "step", "epoch", "pos", "size"))
         rt.log(f"checkpoint at step {step}{' (final)' if final else ''}")
 
     t_start = time.time()
@@ -174,10 +170,7 @@ def main(argv=None):
             opt_g.zero_grad(set_to_none=True)
             loss.backward()
             opt_g.step()
-            with torch.no_grad():
-                decay = min(0.999, (1 + step) / (10 + step))
-                for pe, pg in zip(ema.parameters(), G.parameters()):
-                    pe.lerp_(pg, 1 - decay)
+            ema_update(ema, G, step)
             step += 1
             pos += args.batch
             seen += args.batch * rt.world
