@@ -126,3 +126,16 @@ def test_face_cut_by_the_frame_still_gets_a_crop():
     eyes = np.array([[85.6, 85.4], [169.6, 85.6]])
     img_eyes = (eyes - full[0].matrix[:, 2]) @ np.linalg.inv(full[0].matrix[:, :2]).T
     assert np.abs(img_eyes @ M[:, :2].T + M[:, 2] - eyes).max() < 25
+
+
+def test_masked_close_ups_that_overflow_the_frame_are_found():
+    """Issue 11: real masked close-ups cropped at the brow and chin (mask_presence) got no face: the
+    detectors and the face mesh expect some surroundings. A grey border around the photo (when nothing
+    was found) and a flat border for the mesh at the photo's edge find them; each was missed before."""
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    names = ("0390", "0555", "0665", "0710", "0845", "1095", "1155")
+    found = {n: len(shared_finder().find(load_image(data_path("mask_presence", "with_mask", f"{n}.webp")).rgb))
+             for n in names}
+    assert all(v == 1 for v in found.values()), found

@@ -35,6 +35,7 @@ MESH_SIDE = 256  # face crop size for the face mesh
 MESH_CONTEXT = (1.8, 1.35, 2.6)  # crop side / face box side, tried in turn
 CF_SIDES = (320, 640)  # CenterFace runs on the photo resized to these longest sides (320: large
 # faces, which it misses at higher resolution; 640: faces down to ~15 px in a 1024 px photo)
+FRAME_PAD = 0.35  # border added around a photo where no face was found, as a share of its longest side
 CF_MIN = 0.4  # CenterFace score to consider a box at all
 CF_SURE = 0.7  # ... and to keep it without the face mesh or BlazeFace confirming it
 
@@ -176,7 +177,31 @@ class FaceFinder:
         blaze = [d.box for d in found]
         for side in self.cf_sides:
             found += self._centerface(small if side <= max(small.shape[:2]) else rgb, side, max(h, w), blaze)
-        return nms(found)
+        found = nms(found)
+        if not found:
+            found = self._framed_out(small, 1 / scale)
+        return found
+
+    def _framed_out(self, small: np.ndarray, to_image: float) -> list[Detection]:
+        """Faces that fill or overflow the frame (a masked close-up cut at the brow and chin): the
+        detectors expect a face with some surroundings, so look again with a plain border around the
+        photo. Only run when nothing else was found, so ordinary photos pay nothing."""
+        h, w = small.shape[:2]
+        pad = int(round(max(h, w) * FRAME_PAD))
+        grey = [int(v) for v in small.reshape(-1, small.shape[-1]).mean(0)]
+        framed = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=grey)
+        found: list[Detection] = []
+        with self._lock:
+            for det in (self._short, self._full):
+                found += self._run(det, framed, 0, 0, 1.0)
+        blaze = [d.box for d in found]
+        for side in self.cf_sides:  # small close-ups are enlarged, as CenterFace wants faces of 20+ px
+            found += self._centerface(framed, side, max(framed.shape[:2]), blaze)
+        shift = np.array([pad, pad, pad, pad], np.float64)
+        # Never "sure": a flat border makes fabric prints look like faces to BlazeFace, so the face
+        # mesh must confirm every box found this way.
+        return nms([Detection((d.box - shift) * to_image, d.score, (d.keypoints - pad) * to_image, False)
+                    for d in found])
 
     def _centerface(self, rgb: np.ndarray, side: int, image_side: int, blaze: list) -> list[Detection]:
         """CenterFace on ``rgb`` resized to ``side`` (its longest side); boxes in photo pixels."""
@@ -226,20 +251,29 @@ class FaceFinder:
         """468 face-mesh points for the face in ``box``, or None when the mesh does not find it.
 
         The mesh runs its own detector on the crop, which a dark mask can defeat at one framing and
-        not at another, so a second, different framing is tried before giving up."""
-        for context in MESH_CONTEXT:
-            pts = self._mesh_at(rgb, box, context)
-            if pts is not None:
-                return pts
+        not at another, so a second, different framing is tried before giving up. A face that fills
+        or overflows the frame is tried once more with flat grey beyond the photo: the edge smeared
+        outwards (hair, mask) hides it from the mesh's detector."""
+        h, w = rgb.shape[:2]
+        x0, y0, x1, y1 = box
+        at_edge = min(x0, y0, w - x1, h - y1) < 0.15 * max(x1 - x0, y1 - y0)
+        for plain in (False, True) if at_edge else (False,):
+            for context in MESH_CONTEXT:
+                pts = self._mesh_at(rgb, box, context, plain)
+                if pts is not None:
+                    return pts
         return None
 
-    def _mesh_at(self, rgb: np.ndarray, box: np.ndarray, context: float) -> np.ndarray | None:
+    def _mesh_at(self, rgb: np.ndarray, box: np.ndarray, context: float,
+                 plain_border: bool = False) -> np.ndarray | None:
         x0, y0, x1, y1 = box
         cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * context
         s = MESH_SIDE / side
         M = np.array([[s, 0, MESH_SIDE / 2 - s * cx], [0, s, MESH_SIDE / 2 - s * cy]])
+        border = dict(borderMode=cv2.BORDER_CONSTANT, borderValue=[float(v) for v in rgb.reshape(-1, 3).mean(0)]) \
+            if plain_border else dict(borderMode=cv2.BORDER_REPLICATE)
         crop = cv2.warpAffine(rgb, M, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+                              **border)
         with self._lock:
             res = self._mesh.process(crop)
         if not res.multi_face_landmarks:
