@@ -22,6 +22,7 @@ from unmask_studio.core.faces import Face, FaceFinder, shared_finder
 from unmask_studio.core.onnx_models import OnnxModel, contract
 from unmask_studio.core.reference import Reference
 from unmask_studio.core.reference import model_inputs as reference_inputs
+from unmask_studio.core.variants import vary_face, vary_reference
 
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
@@ -203,10 +204,20 @@ class Engine:
     def inpaint(self, rgb: np.ndarray, faces: list[Face], mask: np.ndarray,
                 progress: ProgressFn = _noop_progress, cancel: CancelFn = _never,
                 crops: list[np.ndarray] | None = None,
-                references: dict[int, Reference] | None = None) -> tuple[np.ndarray, list[FaceResult]]:
+                references: dict[int, Reference] | None = None,
+                variants: dict[int, int] | None = None) -> tuple[np.ndarray, list[FaceResult]]:
         """Fill ``mask`` (full-res uint8) on every face and paste the results back. ``references``
-        maps a face's index in ``faces`` to another photo of that person (``core.reference``)."""
+        maps a face's index in ``faces`` to another photo of that person (``core.reference``);
+        ``variants`` maps a face's index to an alternative fill (``core.variants``; 0: the usual one)."""
         o, S = self.options, self.crop_size
+        given = faces
+        varied = {i: n for i, n in (variants or {}).items() if vary_face(faces[i], n, S) is not faces[i]}
+        if varied:  # those faces are seen (cropped, filled, pasted back) through their varied crop
+            faces = [vary_face(f, varied.get(i, 0), S) for i, f in enumerate(faces)]
+            references = {i: vary_reference(r, varied.get(i, 0), S) for i, r in (references or {}).items()} or None
+            if crops is not None:
+                crops = [blend.to_crop(rgb, f.matrix, S) if i in varied else c
+                         for i, (f, c) in enumerate(zip(faces, crops))]
         crops = crops if crops is not None else self.crops(rgb, faces)
         holes = [self._hole(mask, f.matrix) for f in faces]
         results = [FaceResult(f, crop_input=c) for f, c in zip(faces, crops)]
@@ -247,7 +258,9 @@ class Engine:
                 blend.paste_back(out, crop, M, self._alpha(mask, M, roi, only), roi,
                                  grain_seed=i if self._needs_grain(M) else None,
                                  skin_detail=self.options.skin_detail)
-            results[i].crop_matrix = wide.get(i) if i in wide_out else None
+            results[i].crop_matrix = wide.get(i) if i in wide_out else (faces[i].matrix if i in varied else None)
+        for r, f in zip(results, given):
+            r.face = f  # the caller's face, not its varied view
         return out, results
 
     def _hole(self, mask: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -353,9 +366,10 @@ class Engine:
     # -------------------------------------------------------------------------------- all at once
     def run(self, rgb: np.ndarray, mask: np.ndarray | None = None, faces: list[Face] | None = None,
             progress: ProgressFn = _noop_progress, cancel: CancelFn = _never,
-            references: dict[int, Reference] | None = None) -> Result:
+            references: dict[int, Reference] | None = None, variants: dict[int, int] | None = None) -> Result:
         """``references``: face index (in ``faces``, or in what ``detect`` returns for this photo) ->
-        another photo of that person; faces without one are filled as before."""
+        another photo of that person; faces without one are filled as before. ``variants``: face index
+        -> alternative fill (see ``inpaint``)."""
         t = {}
         t0 = time.perf_counter()
         progress(0.0, "Finding faces")
@@ -377,7 +391,7 @@ class Engine:
         t2 = time.perf_counter()
         start = PHASES["inpaint"]
         out, results = self.inpaint(rgb, faces, mask, lambda f, m: progress(start + (1 - start) * f, m), cancel, crops,
-                                    references)
+                                    references, variants)
         t["inpaint"] = time.perf_counter() - t2
         for r, cm in zip(results, crop_masks):
             r.crop_mask = cm
