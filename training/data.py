@@ -87,17 +87,19 @@ class SegmentSet(torch.utils.data.Dataset):
     """(photographed masked face, covering mask) pairs; some faces stay bare (target: empty mask)."""
 
     def __init__(self, split: str, size: int, seed: int = 0, epoch: int = 0, train: bool = True,
-                 bare_fraction: float = 0.15, limit=None, kinds: tuple[str, ...] | None = None):
+                 bare_fraction: float = 0.15, limit=None, kinds: tuple[str, ...] | None = None,
+                 hard_bare: np.ndarray | None = None, hard_share: float = 0.5):
         self.files, self.lms = _subset(*landmarks(split), limit)
         self.size, self.seed, self.epoch, self.train, self.bare = size, seed, epoch, train, bare_fraction
         self.kinds = kinds  # None: the synthesiser's own five kinds (the fixed validation set uses these)
+        # Bare faces a model was fooled by (``training.hard_negatives``): ``hard_share`` of the bare
+        # draws show one of these (indices into ``self.files``) instead.
+        self.hard_bare, self.hard_share = hard_bare, hard_share
 
     def __len__(self):
         return len(self.files)
 
-    def __getitem__(self, i):
-        rng = sample_rng(self.seed, self.epoch, i)
-        big = 256  # render at crop size, then resize to the net's size like the app does
+    def _render(self, i, rng, big):
         # The segmenter's crop is looser than CelebA's: what lies beyond the photo is mirrored in,
         # and the covering is drawn over it like over the real neck.
         A = tight_to_loose(big)
@@ -106,8 +108,19 @@ class SegmentSet(torch.utils.data.Dataset):
         lm = self.lms[i] * (big / SOURCE_SIZE) @ A[:, :2].T + A[:, 2]
         if rng.random() < CLOTHING_RATE:
             img = paint_clothing(img, lm, rng)
+        return img, lm
+
+    def __getitem__(self, i):
+        rng = sample_rng(self.seed, self.epoch, i)
+        big = 256  # render at crop size, then resize to the net's size like the app does
+        img, lm = self._render(i, rng, big)
         if rng.random() < self.bare:
             from training.synth import jpeg
+            if self.hard_bare is not None and len(self.hard_bare):
+                # A separate stream, so runs without hard faces draw exactly what they always did.
+                hard_rng = np.random.default_rng([self.seed, self.epoch, i, 7])
+                if hard_rng.random() < self.hard_share:
+                    img, lm = self._render(int(self.hard_bare[hard_rng.integers(len(self.hard_bare))]), hard_rng, big)
             out, mask = jpeg(img, int(rng.integers(60, 96))), np.zeros((big, big), np.uint8)
         else:
             kind = self.kinds[rng.integers(len(self.kinds))] if self.kinds else None
@@ -176,7 +189,24 @@ def augment_photo(rgb, mask, rng):
     f = rgb.astype(np.float32) * rng.uniform(0.7, 1.25) + rng.normal(0, 12, 3)
     if rng.random() < 0.15:
         f = f.mean(-1, keepdims=True).repeat(3, -1)
-    return np.clip(f, 0, 255).astype(np.uint8), mask
+    rgb = np.clip(f, 0, 255).astype(np.uint8)
+    if rng.random() < LOWRES_RATE:
+        rgb = as_small_face(rgb, int(rng.integers(*LOWRES_SIDES)))
+    return rgb, mask
+
+
+# Faces of 12-60 px are most of the misses on everyday photos (wild_dev): the app enlarges such a
+# face into its crop, so the network sees a few blurry pixels, never seen in training on ~190 px faces.
+LOWRES_RATE = 0.25
+LOWRES_SIDES = (20, 72)  # crop side the face had in the photo (the face itself is about half of it)
+
+
+def as_small_face(rgb: np.ndarray, side: int) -> np.ndarray:
+    """The crop as the app would get it from a face ``side`` px across: area-reduced, then enlarged
+    back with the bilinear warp the app uses."""
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 class MaskedFaceSegSet(torch.utils.data.Dataset):

@@ -73,6 +73,9 @@ def main(argv=None):
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weak", action="store_true", help="also learn from real photos (see module docstring)")
+    ap.add_argument("--hard-bare", metavar="RUN", default=None,
+                    help="draw half the bare faces from those RUN's checkpoint was fooled by "
+                         "(python -m training.hard_negatives --run RUN)")
     args = ap.parse_args(argv)
 
     rt = Runtime.start(args.threads)
@@ -107,6 +110,18 @@ def main(argv=None):
         rt.log(f"weak supervision: {len(weak.confident_coverings(teacher, weak.presence.load('train')['labels'], NET_SIZE))}"
                f" confident real coverings to paste")
 
+    hard_bare, bare_val = None, None
+    if args.hard_bare:
+        from training import hard_negatives
+
+        hard_bare = hard_negatives.load(args.hard_bare)
+        if hard_bare is None:
+            rt.log(f"no hard bare faces mined for {args.hard_bare}: python -m training.hard_negatives --run {args.hard_bare}")
+            return 2
+        rt.log(f"{len(hard_bare)} hard bare faces from {args.hard_bare}")
+        # Bare-face false positives on held-out CelebA faces (the benchmark's 1,000 are measured end to end).
+        bare_val = np.stack([hard_negatives.bare_crop(f) for f in SegmentSet("val", NET_SIZE, limit=500).files])
+
     def save(final=False):
         if not rt.is_main:
             return
@@ -124,7 +139,7 @@ def main(argv=None):
     while step < args.steps:
         # --weak: fewer synthetic faces per batch, so more of them bare (about as many per batch as before).
         syn = SegmentSet("train", NET_SIZE, seed=args.seed, epoch=epoch, kinds=SEG_KINDS if args.weak else None,
-                         bare_fraction=WEAK_BARE_SYNTHETIC if args.weak else 0.15)
+                         bare_fraction=WEAK_BARE_SYNTHETIC if args.weak else 0.15, hard_bare=hard_bare)
         real = MaskedFaceSegSet(NET_SIZE, "train", seed=args.seed, epoch=epoch)
         if args.weak:
             pres = weak.PresenceSet(teacher, seed=args.seed, epoch=epoch)
@@ -176,6 +191,11 @@ def main(argv=None):
                     pr = weak.presence_rates(net, "test")
                     rec.update({"presence_recall": pr["with_mask_recall"], "presence_fp": pr["without_mask_fp"]})
                     msg = f" | mask_presence held-out recall {pr['with_mask_recall']:.3f} FP {pr['without_mask_fp']:.3f}"
+                if bare_val is not None:
+                    from training.weak import covering_found, teacher_probs
+
+                    rec["celeba_val_bare_fp"] = float(covering_found(teacher_probs(net, bare_val, flip=False)).mean())
+                    msg += f" | bare CelebA val FP {rec['celeba_val_bare_fp']:.3f}"
                 append_log(run_dir, rec)
                 rt.log(f"val step {step}: synthetic IoU {iou_s:.4f} BF {bf_s:.4f} | "
                        f"MaskedFace-Net held-out IoU {iou_r:.4f} BF {bf_r:.4f}{msg}")
