@@ -115,6 +115,7 @@ SHORTCUTS_HELP = """<table cellspacing=6>
 <tr><td><b>Hold C</b></td><td>Show the original while held</td></tr>
 <tr><td><b>Ctrl+R</b></td><td>Remove masks</td></tr>
 <tr><td><b>Ctrl+Shift+R</b></td><td>Fill again with the edited mask</td></tr>
+<tr><td><b>T / Shift+T</b></td><td>Try another fill / previous fill of the selected face</td></tr>
 </table>"""
 
 

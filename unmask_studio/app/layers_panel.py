@@ -7,7 +7,7 @@ change, so it can never disagree with what the canvas shows.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -29,6 +29,7 @@ class LayersPanel(QWidget):
     split_changed = Signal(object)  # fraction 0..1, or None when the split view is off
     compare_held = Signal(bool)
     delete_face = Signal(int)
+    face_menu_requested = Signal(int, QPoint)  # right-click on a face: its index, the global position
 
     def __init__(self, doc: Document, opacity: float = 0.5, parent=None):
         super().__init__(parent)
@@ -37,9 +38,11 @@ class LayersPanel(QWidget):
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
-        self.tree.setMinimumHeight(110)
+        self.tree.setMinimumHeight(80)  # room for the rows under it on a 600 px tall screen
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.currentItemChanged.connect(self._on_current)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_context_menu)
 
         self.opacity = _slider(0, 100, int(round(opacity * 100)))
         self.opacity.setToolTip("How strongly the removal mask is tinted on the photo")
@@ -146,6 +149,13 @@ class LayersPanel(QWidget):
     def _on_current(self, item: QTreeWidgetItem | None, _prev) -> None:
         index = item.data(0, ROLE_FACE) if item is not None else None
         self.doc.select_face(index if index is not None else -1)
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        item = self.tree.itemAt(pos)
+        index = item.data(0, ROLE_FACE) if item is not None else None
+        if index is not None:
+            self.doc.select_face(index)
+            self.face_menu_requested.emit(index, self.tree.viewport().mapToGlobal(pos))
 
     def _on_opacity(self, value: int) -> None:
         self.opacity_label.setText(f"{value}%")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QProgressBar, Q
 from unmask_studio import __version__
 from unmask_studio.core.pipeline import Engine
 from unmask_studio.app import dialogs, pyside_refs
+from unmask_studio.app.alternatives import Alternatives
 from unmask_studio.app.brush_panel import BrushPanel
 from unmask_studio.app.brush_tool import BrushTool
 from unmask_studio.app.canvas import Canvas
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.edit_tools = EditTools(self)  # heal, clone, selections: actions, toolbar, canvas input
         self.reference_actions = ReferenceActions(self)  # reference photos per face (issue 12)
+        self.alternatives = Alternatives(self)  # "Try another fill" per face (issue 15)
         self._restore()
         self._update_title()
         self._update_enabled()

@@ -38,6 +38,8 @@ class Processing(QObject):
         self._engine_lock = threading.Lock()
         # faces -> {index: reference photo} for the engine (app/reference_actions.py sets it)
         self.references_for = lambda faces: None
+        # faces -> {index: variant} of the faces showing another fill (app/alternatives.py sets it)
+        self.variants_for = lambda faces: None
         runner.started.connect(lambda _i, kind: kind in ENGINE_JOBS and self.busy_changed.emit(True))
         runner.finished.connect(lambda _i, kind: kind in ENGINE_JOBS and self.busy_changed.emit(self.busy))
 
@@ -99,6 +101,8 @@ class Processing(QObject):
         rgb, faces = self.doc.original, list(self.doc.faces) or None
         # (only when there are any: engine stand-ins in tests take no references)
         references = {"references": refs} if faces and (refs := self.references_for(faces)) else {}
+        if faces and (variants := self.variants_for(faces)):
+            references["variants"] = variants  # each face keeps the fill it was given
 
         def job(progress, cancel):
             res = self.engine().run(rgb, faces=faces, progress=progress, cancel=cancel, **references)
@@ -139,6 +143,8 @@ class Processing(QObject):
         # Snapshot: the user may keep painting while this runs; the result matches the mask as it was.
         rgb, faces, mask = self.doc.original, list(self.doc.faces), self.doc.mask.copy()
         references = {"references": refs} if (refs := self.references_for(faces)) else {}
+        if variants := self.variants_for(faces):
+            references["variants"] = variants  # each face keeps the fill it was given
 
         def job(progress, cancel):
             image, _results = self.engine().inpaint(rgb, faces, mask, progress=progress, cancel=cancel, **references)

@@ -105,6 +105,7 @@ class ReferenceActions(QObject):
         super().__init__(window)
         self.w = window
         self.menu: QMenu | None = None  # the face's context menu last shown
+        self.menu_extensions: list = []  # fn(menu, face index): more items (app/alternatives.py)
         self.doc: Document = window.doc
         self.store = FaceReferences(self.doc, self)
         window.processing.references_for = self.store.for_faces
@@ -216,6 +217,8 @@ class ReferenceActions(QObject):
         menu.addAction("Fill again with the reference" if has else "Fill again",
                        self.w.processing.reinpaint).setEnabled(free)
         menu.addAction("Remove reference", lambda: self.remove(i)).setEnabled(free and has)
+        for extend in self.menu_extensions:
+            extend(menu, i)
         return menu
 
     # ------------------------------------------------------------------------------------ actions
@@ -252,6 +255,7 @@ class ReferenceActions(QObject):
         rgb, faces, mask = doc.original, list(doc.faces), doc.mask.copy()
         face, refill = faces[i], doc.result_state.has_result
         refs = dict(self.store.for_faces(faces) or {})
+        variants = {"variants": v} if (v := processing.variants_for(faces)) else {}  # each face keeps its fill
 
         def job(progress, cancel):
             engine = processing.engine()
@@ -264,7 +268,8 @@ class ReferenceActions(QObject):
             refs.pop(i, None)
             if ref is not None:
                 refs[i] = ref
-            image, _ = engine.inpaint(rgb, faces, mask, progress=progress, cancel=cancel, references=refs or None)
+            image, _ = engine.inpaint(rgb, faces, mask, progress=progress, cancel=cancel, references=refs or None,
+                                      **variants)
             return ref, (image, differing_tiles(image, rgb))
 
         def done(out: Outcome) -> None:

@@ -391,7 +391,7 @@ class Engine:
         t2 = time.perf_counter()
         start = PHASES["inpaint"]
         out, results = self.inpaint(rgb, faces, mask, lambda f, m: progress(start + (1 - start) * f, m), cancel, crops,
-                                    references, variants)
+                                    references, **({"variants": variants} if variants else {}))
         t["inpaint"] = time.perf_counter() - t2
         for r, cm in zip(results, crop_masks):
             r.crop_mask = cm
