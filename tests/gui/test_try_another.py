@@ -11,7 +11,10 @@ from PIL import Image
 
 from tests.conftest import data_path
 from tests.gui.test_editor import make_window, open_photo, wait_idle  # noqa: F401
+from unmask_studio.app.commands import EditCommand
+from unmask_studio.app.heal_tool import _with_result
 from unmask_studio.app.layers_panel import ROLE_FACE
+from unmask_studio.app.patches import tile_patches, tiles_in
 from unmask_studio.core.pipeline import Engine
 
 pytestmark = pytest.mark.gui
@@ -90,6 +93,24 @@ def test_try_another_changes_only_that_face_and_undo_redo_are_exact(qtbot, windo
     assert w.stack.command(w.stack.count() - 1).text() == "Previous fill (1 of 4)"
     np.testing.assert_array_equal(w.doc.result, before)
     assert w.alternatives.store.get(face) == 0
+
+
+def test_a_retouch_elsewhere_survives_try_another(qtbot, window, two_people):
+    """Try another refills one face, not the photo: a retouch on the other face (pushed as the heal tool
+    does, so its tiles count as changed) is kept, where a Fill again would redo it from the engine."""
+    w, middle = window, two_people[1]
+    left, right = sorted(range(2), key=lambda i: w.doc.faces[i].box[0])
+    x0, y0, x1, y1 = w.doc.faces[left].box
+    new = w.doc.result.copy()
+    new[y0:y0 + 40, x0:x0 + 40] = 200
+    patches = tile_patches("result", w.doc.result, new, tiles_in((x0, y0, x0 + 40, y0 + 40)))
+    w.stack.push(EditCommand(w.doc, "Heal", patches, result_state=_with_result(w.doc, patches)))
+    retouched = w.doc.result.copy()
+    w.doc.select_face(right)
+    w.alternatives.act_next.trigger()
+    wait_idle(qtbot, w, timeout=120000)
+    assert (w.doc.result[:, middle:] != retouched[:, middle:]).any()
+    np.testing.assert_array_equal(w.doc.result[:, :middle], retouched[:, :middle])
 
 
 def test_the_face_menu_in_layers_offers_it_and_esc_cancels(qtbot, window, two_people):
