@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,9 +147,16 @@ def main(argv=None):
     ap.add_argument("--sheet", default="", help="write a contact sheet of ~30 outputs here (PNG)")
     ap.add_argument("--blazeface-only", action="store_true",
                     help="the previous detector (no CenterFace), for a before/after comparison")
+    ap.add_argument("--segmenter", help="a candidate segmenter.onnx instead of the shipped one (results go to "
+                                         "real_photos_<its file stem>.json/.md)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "out"))
     args = ap.parse_args(argv)
-    engine = Engine(finder=FaceFinder(cf_sides=()) if args.blazeface_only else None)
+    models_dir = None
+    if args.segmenter:
+        from evaluation.models import with_segmenter
+
+        models_dir = with_segmenter(args.segmenter, Path(tempfile.mkdtemp()))
+    engine = Engine(finder=FaceFinder(cf_sides=()) if args.blazeface_only else None, models_dir=models_dir)
     engine.warm_up()
     result, keep = {}, {}
     for name in ("wild_dev", "real_masked"):
@@ -160,6 +168,8 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "real_photos_blazeface" if args.blazeface_only else "real_photos"
+    if args.segmenter:
+        stem += f"_{Path(args.segmenter).stem}"
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
     lines = ["| set | photos | ≥1 face | faces/photo | faces with covering | covering removed | fully processed "
              "| miss: no face | miss: face, no covering | s/photo (median) |", "|---" * 10 + "|"]
