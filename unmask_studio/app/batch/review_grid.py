@@ -6,9 +6,16 @@ cell (at the middle otherwise), so a sweep across the grid compares them all. "S
 faces found but no mask, failed or no face. Double-click opens the photo in the editor. The grid shares
 the batch dialog's rows (``BatchModel``); its thumbnails, larger than the table's, load on the batch's
 "thumbs" lane, only for the cells that are painted.
+
+It follows a running batch: a photo's cell gets its after half as soon as the photo is written, and the
+filter takes in each new status. A thumbnail is known by the output file's size and modification time,
+so an output written again (a batch run again with Overwrite, a Save from the editor) is loaded again;
+while it loads, the cell keeps what it showed. A new table (Start, Resume, Review) forgets every
+thumbnail: loads in flight then belong to the old table and are dropped by the batch's JobRunner.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QSize, Qt, Signal
@@ -98,7 +105,9 @@ class ReviewGrid(QDialog):
         self.model, self.runner = model, runner
         self.proxy = StatusFilter(self)
         self.proxy.setSourceModel(model)
-        self._pairs: dict[tuple[str, str | None], tuple[QImage, QImage] | None] = {}  # None: loading
+        self._pairs: dict[tuple, tuple[QImage, QImage] | None] = {}  # (input, output, stat) -> pair; None: loading
+        self._shown: dict[str, tuple[QImage, QImage]] = {}  # input -> last pair loaded: drawn while a newer loads
+        model.modelReset.connect(self._forget)
         self._hover: tuple[int, int] | None = None  # (proxy row, x in view pixels)
 
         self.view = QListView()
@@ -135,19 +144,31 @@ class ReviewGrid(QDialog):
         return self.model.rows[self.proxy.mapToSource(index).row()]
 
     def pair(self, row) -> tuple[QImage | None, QImage | None]:
-        """The row's thumbnails, or (None, None) while they load (asked for on first paint)."""
-        output = row.output if row.output and Path(row.output).exists() else None
-        key = (str(row.job.src), output)
+        """The row's thumbnails (asked for on first paint); while they load, the ones it showed before,
+        or (None, None)."""
+        src, output = str(row.job.src), row.output
+        try:
+            st = os.stat(output) if output else None
+        except OSError:  # not written (yet), or gone
+            st = None
+        key = (src, output if st else None, (st.st_mtime_ns, st.st_size) if st else None)
         if key not in self._pairs:
             self._pairs[key] = None
-            self.runner.submit("review_thumb", lambda _p, _c: load_pair(*key),
+            self.runner.submit("review_thumb", lambda _p, _c: load_pair(key[0], key[1]),
                                lambda out: self._loaded(key, out), lane="thumbs")
         got = self._pairs[key]
-        return got if got is not None else (None, None)
+        return got if got is not None else self._shown.get(src, (None, None))
 
     def _loaded(self, key, out: Outcome) -> None:
-        self._pairs[key] = out.value if out.error is None and out.value else (QImage(), QImage())
+        if key not in self._pairs:
+            return  # asked for by a table that has since been replaced
+        got = out.value if out.error is None and out.value else (QImage(), QImage())
+        self._pairs[key] = self._shown[key[0]] = got
         self.view.viewport().update()
+
+    def _forget(self) -> None:
+        self._pairs.clear()
+        self._shown.clear()
 
     @property
     def loading(self) -> bool:
