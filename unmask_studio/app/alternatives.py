@@ -6,7 +6,9 @@ it (``Processing.variants_for``); a new photo or new faces start from the usual 
 
 Like Fill again, the face is filled in a worker (progress, Esc cancels) from the mask as it was when
 asked; only pixels within that face's reach change (its widest crop, for the old and the new view), so
-edits elsewhere in the photo and the other faces stay as they are.
+edits elsewhere in the photo and the other faces stay as they are. Within that reach the fill is
+composed with the retouch layer like every fill (``app/retouch.py``): a heal or clone stroke there is
+kept unless the mask covers it.
 
 Kept out of main_window/processing/layers_panel (actions added to the Photo menu, a row in the Layers
 panel, items in each face's context menu) so those files only gain a line or two.
@@ -22,7 +24,8 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QWidget
 from unmask_studio.app.commands import Command
 from unmask_studio.app.document import Document, ResultState
 from unmask_studio.app.layers_panel import ROLE_FACE
-from unmask_studio.app.patches import Patch, differing_tiles, tile_patches, tiles_in
+from unmask_studio.app.patches import Patch, differing_tiles, tiles_in
+from unmask_studio.app.retouch import fill_patches
 from unmask_studio.app.workers import Outcome
 from unmask_studio.core import blend
 from unmask_studio.core.faces import Face
@@ -238,7 +241,8 @@ class Alternatives(QObject):
                                       **({"references": refs} if refs else {}), variants=variants)
             x0, y0, x1, y1 = face_region(engine, face, (old, new), rgb.shape)
             # Only this face's region comes back (and is compared): the rest of the photo stays as it is.
-            return (x0, y0, x1, y1), image[y0:y1, x0:x1].copy(), differing_tiles(image, rgb)
+            return ((x0, y0, x1, y1), image[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].copy(),
+                    differing_tiles(image, rgb))
 
         def done(out: Outcome) -> None:
             generation = doc.generation
@@ -253,11 +257,11 @@ class Alternatives(QObject):
             return
         if not any(f is face for f in self.doc.faces):
             return  # the face was deleted meanwhile
-        (x0, y0, x1, y1), region, changed = out.value
+        (x0, y0, x1, y1), region, region_mask, changed = out.value
         doc = self.doc
         inside = tiles_in((x0, y0, x1, y1))
-        patches = tile_patches("result", doc.result[y0:y1, x0:x1], region,
-                               (changed | doc.result_state.tiles) & inside, origin=(x0, y0))
+        patches, _ = fill_patches(doc, region, region_mask, (changed | doc.result_state.tiles) & inside,
+                                  origin=(x0, y0))
         n = [k for k, f in enumerate(doc.faces) if f is face][0] + 1
         if not patches:
             self.message.emit("warning", f"Face {n} has nothing to fill: paint over what should be removed "

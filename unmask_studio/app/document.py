@@ -33,6 +33,8 @@ class DocumentData:
     original: Pyramid
     result: Pyramid  # starts as a copy of the original; inpainting writes into it in place
     mask: Pyramid  # full-resolution uint8 removal mask (255 = remove), edited in place
+    # Where heal/clone strokes changed the result (uint8, 255 = retouched; app/retouch.py); made on first use
+    retouch: np.ndarray | None = None
 
     @classmethod
     def from_file(cls, path: str | Path) -> "DocumentData":
@@ -111,6 +113,18 @@ class Document(QObject):
         return self.data.mask.base
 
     @property
+    def retouch(self) -> np.ndarray:
+        """The retouch coverage layer (H×W uint8, 255 where a heal or clone stroke changed the result):
+        later fills keep those pixels unless their removal mask takes them (app/retouch.py)."""
+        if self.data.retouch is None:
+            self.data.retouch = np.zeros(self.mask.shape, np.uint8)
+        return self.data.retouch
+
+    @property
+    def has_retouch(self) -> bool:
+        return self.data is not None and self.data.retouch is not None
+
+    @property
     def size(self) -> tuple[int, int]:
         h, w = self.original.shape[:2]
         return w, h
@@ -132,6 +146,8 @@ class Document(QObject):
 
     def touched(self, layer: str, rect: Rect | None) -> None:
         """Level 0 of ``layer`` was changed in place inside ``rect``: refresh caches and views."""
+        if layer == "retouch":
+            return  # bookkeeping only: no view draws it
         pyr = self.data.mask if layer == "mask" else self.data.result
         if rect is None:
             h, w = pyr.base.shape[:2]
@@ -148,6 +164,8 @@ class Document(QObject):
             return self.mask
         if layer == "result":
             return self.result
+        if layer == "retouch":
+            return self.retouch
         raise ValueError(layer)
 
     def set_result_state(self, state: ResultState) -> None:

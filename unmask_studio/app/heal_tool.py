@@ -5,7 +5,13 @@ are replaced from their surroundings (``core/heal.py``) in a worker, on the stro
 only, and land as one undo step storing just the changed tiles. Strokes made while a heal is still
 running wait in a queue, so each is computed on the pixels the previous one left. If something else
 changed those pixels meanwhile (an undo, a "Remove masks"), the heal is dropped with a message rather
-than pasted over the newer pixels.
+than pasted over the newer pixels. A heal over a large area takes seconds: the status bar says
+"Healing…" with Cancel, and Esc (or opening another photo) cancels the running heal and the queued ones,
+adding no step and changing no pixel, even when the worker had just finished.
+
+Both mark what they changed in the document's retouch layer (``app/retouch.py``), in the same undo
+step, so a later Remove masks, Fill again or Try another fill keeps the stroke wherever the new removal
+mask does not cover it.
 
 **Clone stamp.** Alt-click sets the source; the stroke then copies from the same offset, live, dab by
 dab (like the mask brush, and like it a history transaction): released, it is one undo step; Esc or
@@ -21,15 +27,18 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 
 from unmask_studio.core.heal import heal, stroke_region
+from unmask_studio.core.pipeline import Cancelled
 from unmask_studio.core.maskops import Rect, union
 from unmask_studio.app.brush import dab
 from unmask_studio.app.commands import EditCommand
 from unmask_studio.app.document import Document, ResultState
 from unmask_studio.app.history import History
 from unmask_studio.app.patches import Patch, tile_patches, tile_rect, tiles_in, trimmed
+from unmask_studio.app.retouch import LAYER as RETOUCH, stroke_patches
 from unmask_studio.app.workers import JobRunner, Outcome
 
 HEAL_LANE = "retouch"  # not "engine": a heal must not wait behind a minute-long Remove masks
+HEAL_JOBS = ("heal",)  # the JobRunner kinds Esc / Cancel stops besides the engine's
 
 
 def _with_result(doc: Document, patches: list[Patch], before: ResultState | None = None
@@ -79,6 +88,7 @@ class HealTool(QObject):
         self._points: list[tuple[float, float]] | None = None
         self._queue: list[tuple[list[tuple[float, float]], float]] = []
         self._running = False
+        self._ticket = 0  # bumped by cancel(): outcomes of heals submitted before are dropped
         doc.opened.connect(self._forget)
 
     @property
@@ -108,9 +118,24 @@ class HealTool(QObject):
         if not self.busy:
             self.preview.hide()
 
+    def cancel(self) -> bool:
+        """Esc / Cancel: stop the running heal and drop the queued ones (no step, no pixel changed).
+        True when there was one."""
+        if not self.busy:
+            return False
+        self._ticket += 1
+        self._queue = []
+        self.runner.cancel(HEAL_JOBS)
+        self._running = False  # its outcome (cancelled or not) is dropped by the ticket
+        self.preview.hide()
+        self.message.emit("info", "Heal cancelled. Nothing was changed.")
+        return True
+
     def _forget(self) -> None:
-        # Another photo: the running job's outcome will be dropped by the JobRunner (stale generation), so
-        # it never calls _landed; the tool must not keep waiting for it.
+        # Another photo: stop the running heal (the JobRunner would drop its outcome anyway, as of a stale
+        # generation, so it never calls _landed; the tool must not keep waiting for it).
+        self._ticket += 1
+        self.runner.cancel(HEAL_JOBS)
         self._points, self._queue, self._running = None, [], False
         self.preview.hide()
 
@@ -130,17 +155,24 @@ class HealTool(QObject):
         method = self.method
 
         def job(progress, cancel):
-            progress(0.0, "Healing…")
-            return heal(before, mask, method, cancel)
+            progress(0.0, "Healing… (Esc cancels)")
+            healed = heal(before, mask, method, cancel)
+            if cancel():  # heal() returns early, unhealed, when cancelled: not a result
+                raise Cancelled()
+            progress(1.0, "Healing… (Esc cancels)")
+            return healed
 
         self._running = True
-        self.runner.submit("heal", job, lambda out: self._landed(out, rect, before), lane=HEAL_LANE)
+        ticket = self._ticket
+        self.runner.submit("heal", job, lambda out: self._landed(out, rect, before, mask, ticket), lane=HEAL_LANE)
 
-    def _landed(self, out: Outcome, rect: Rect, before: np.ndarray) -> None:
+    def _landed(self, out: Outcome, rect: Rect, before: np.ndarray, mask: np.ndarray, ticket: int) -> None:
+        if ticket != self._ticket:
+            return  # cancelled after it was submitted (the next heal, if any, is already under way)
         self._running = False
-        self.stack.after_transaction(lambda: self._apply(out, rect, before))
+        self.stack.after_transaction(lambda: self._apply(out, rect, before, mask))
 
-    def _apply(self, out: Outcome, rect: Rect, before: np.ndarray) -> None:
+    def _apply(self, out: Outcome, rect: Rect, before: np.ndarray, mask: np.ndarray) -> None:
         try:
             if out.error is not None or out.cancelled or not self.doc.is_open:
                 if out.error is not None:
@@ -153,7 +185,8 @@ class HealTool(QObject):
                                           "paint it again.")
                 return
             patches = tile_patches("result", current, out.value, origin=(x0, y0))
-            if patches:
+            if patches:  # the stroke joins the retouch layer: later fills keep it (app/retouch.py)
+                patches += stroke_patches(self.doc, rect, mask > 0)
                 self.stack.push(EditCommand(self.doc, "Heal", patches, result_state=_with_result(self.doc, patches)))
             self.healed.emit()
         finally:
@@ -176,7 +209,7 @@ class CloneTool(QObject):
         self.marker.setZValue(26)
         self.marker.hide()
         self._offset: tuple[float, float] | None = None
-        self._saved: dict[tuple[int, int], np.ndarray] = {}
+        self._saved: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # tile -> (result, retouch) before
         self._last: tuple[float, float] | None = None
         self._rect: Rect | None = None
         doc.opened.connect(self._on_opened)
@@ -249,32 +282,37 @@ class CloneTool(QObject):
         src = result[cy0 + dy:cy1 + dy, cx0 + dx:cx1 + dx].astype(np.float32)
         dst = result[cy0:cy1, cx0:cx1]
         dst[...] = np.clip(dst * (1 - a) + src * a + 0.5, 0, 255).astype(np.uint8)
+        self.doc.retouch[cy0:cy1, cx0:cx1][a[..., 0] > 0] = 255  # later fills keep it (app/retouch.py)
         return cx0, cy0, cx1, cy1
 
     def _save_tiles(self, rect: Rect) -> None:
         for key in tiles_in(rect):
             if key not in self._saved:
                 x0, y0, x1, y1 = tile_rect(key, self.doc.result.shape)
-                self._saved[key] = self.doc.result[y0:y1, x0:x1].copy()
+                self._saved[key] = (self.doc.result[y0:y1, x0:x1].copy(), self.doc.retouch[y0:y1, x0:x1].copy())
 
     def end(self) -> None:
         if self._offset is None:
             return
         self._offset = None
-        patches = []
-        for key, before in sorted(self._saved.items()):
+        patches, coverage = [], []
+        for key, (before, covered) in sorted(self._saved.items()):
             x0, y0, x1, y1 = tile_rect(key, self.doc.result.shape)
             p = trimmed("result", (x0, y0, x1, y1), before, self.doc.result[y0:y1, x0:x1])
             if p is not None:
                 patches.append(p)
+                coverage.append(trimmed(RETOUCH, (x0, y0, x1, y1), covered, self.doc.retouch[y0:y1, x0:x1]))
+            else:  # nothing changed on this tile: it is not retouched either
+                self.doc.retouch[y0:y1, x0:x1] = covered
         self._saved.clear()
         if self.source is not None:
             r = self.size_of() / 2
             self.marker.setRect(self.source[0] - r, self.source[1] - r, 2 * r, 2 * r)
         command = None
         if patches:
-            command = EditCommand(self.doc, "Clone stroke", patches, applied=True,
-                                  result_state=_with_result(self.doc, patches, self._state_before))
+            state = _with_result(self.doc, patches, self._state_before)
+            command = EditCommand(self.doc, "Clone stroke", patches + [p for p in coverage if p is not None],
+                                  applied=True, result_state=state)
         self.doc.set_result_state(command.result_state[1] if command else self._state_before)
         self.stack.end_transaction(command)
 
@@ -284,9 +322,10 @@ class CloneTool(QObject):
             return
         self._offset = None
         if self.doc.is_open:
-            for key, before in self._saved.items():
+            for key, (before, covered) in self._saved.items():
                 x0, y0, x1, y1 = tile_rect(key, self.doc.result.shape)
                 self.doc.result[y0:y1, x0:x1] = before
+                self.doc.retouch[y0:y1, x0:x1] = covered
             if self._rect is not None:
                 self.doc.touched("result", self._rect)
             self.doc.set_result_state(self._state_before)

@@ -5,6 +5,10 @@ Each action snapshots what it needs on the GUI thread, computes in a worker (inc
 that is no longer open are dropped by the JobRunner; an outcome that arrives while a brush stroke is
 open waits for the stroke to end (``History.after_transaction``) and is then built against the mask
 as the stroke left it.
+
+Every fill is computed from the original photo and composed with the retouch layer
+(``app/retouch.py``): heal and clone strokes made earlier survive a later Remove masks or Fill again
+wherever the new removal mask does not cover them; where it covers the same pixels, the new fill wins.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from unmask_studio.app.commands import EditCommand, FacesCommand
 from unmask_studio.app.document import Document, ResultState
 from unmask_studio.app.history import History
 from unmask_studio.app.patches import differing_tiles, nonzero_tiles, tile_patches, tiles_in
+from unmask_studio.app.retouch import fill_patches
 from unmask_studio.app.workers import JobRunner, Outcome
 
 log = logging.getLogger(__name__)
@@ -120,11 +125,11 @@ class Processing(QObject):
             return
         doc = self.doc
         # Only tiles that can differ are compared: where the new mask/result is, or the old one was.
-        patches = (tile_patches("mask", doc.mask, res.mask, mask_tiles | tiles_in(doc.mask_bounds))
-                   + tile_patches("result", doc.result, res.image, changed | doc.result_state.tiles))
+        filled, retouched = fill_patches(doc, res.image, res.mask, changed | doc.result_state.tiles)
+        patches = tile_patches("mask", doc.mask, res.mask, mask_tiles | tiles_in(doc.mask_bounds)) + filled
         faces = [r.face for r in res.faces]
         self.stack.push(EditCommand(doc, "Remove masks", patches, faces=(doc.faces, faces),
-                                    result_state=(doc.result_state, ResultState(True, changed))))
+                                    result_state=(doc.result_state, ResultState(True, changed | retouched))))
         covered = sum(r.has_covering for r in res.faces)
         if covered:
             self.message.emit("info", f"Removed the masks on {covered} of {len(faces)} face(s). Refine the mask "
@@ -148,18 +153,18 @@ class Processing(QObject):
 
         def job(progress, cancel):
             image, _results = self.engine().inpaint(rgb, faces, mask, progress=progress, cancel=cancel, **references)
-            return image, differing_tiles(image, rgb)
+            return image, mask, differing_tiles(image, rgb)
 
         self.runner.submit("inpaint", job, self._when_free(self._apply_inpaint))
 
     def _apply_inpaint(self, out: Outcome) -> None:
         if not self._ok(out, "filling the mask again"):
             return
-        image, changed = out.value
+        image, mask, changed = out.value
         doc = self.doc
-        patches = tile_patches("result", doc.result, image, changed | doc.result_state.tiles)
+        patches, retouched = fill_patches(doc, image, mask, changed | doc.result_state.tiles)
         self.stack.push(EditCommand(doc, "Fill again", patches,
-                                    result_state=(doc.result_state, ResultState(True, changed))))
+                                    result_state=(doc.result_state, ResultState(True, changed | retouched))))
         self.message.emit("info", "Filled again under the edited mask." if changed else
                           "The mask is empty, so the photo is shown unchanged.")
 

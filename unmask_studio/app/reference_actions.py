@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QPushButton, QWid
 from unmask_studio.app.commands import Command
 from unmask_studio.app.document import Document, ResultState
 from unmask_studio.app.layers_panel import ROLE_FACE
-from unmask_studio.app.patches import Patch, differing_tiles, tile_patches
+from unmask_studio.app.patches import Patch, differing_tiles
+from unmask_studio.app.retouch import fill_patches
 from unmask_studio.app.workers import Outcome
 from unmask_studio.core.faces import Face
 from unmask_studio.core.io import SUPPORTED_EXTENSIONS, is_supported
@@ -270,7 +271,7 @@ class ReferenceActions(QObject):
                 refs[i] = ref
             image, _ = engine.inpaint(rgb, faces, mask, progress=progress, cancel=cancel, references=refs or None,
                                       **variants)
-            return ref, (image, differing_tiles(image, rgb))
+            return ref, (image, mask, differing_tiles(image, rgb))
 
         def done(out: Outcome) -> None:
             generation = doc.generation
@@ -291,9 +292,9 @@ class ReferenceActions(QObject):
         doc = self.doc
         patches, state = [], doc.result_state
         if filled is not None:
-            image, changed = filled
-            patches = tile_patches("result", doc.result, image, changed | doc.result_state.tiles)
-            state = ResultState(True, changed)
+            image, fill_mask, changed = filled
+            patches, retouched = fill_patches(doc, image, fill_mask, changed | doc.result_state.tiles)
+            state = ResultState(True, changed | retouched)  # heal/clone strokes outside the mask are kept
         self.w.stack.push(ReferenceCommand(doc, self.store, text, face, (self.store.get(face), ref), patches,
                                            (doc.result_state, state)))
         n = [k for k, f in enumerate(doc.faces) if f is face][0] + 1
