@@ -23,6 +23,7 @@ from unmask_studio.app.canvas import Canvas
 from unmask_studio.app.document import Document
 from unmask_studio.app.edit_tools import EditTools
 from unmask_studio.app.file_controller import FileController
+from unmask_studio.app.heal_tool import HEAL_JOBS
 from unmask_studio.app.history import History
 from unmask_studio.app.icons import icon
 from unmask_studio.app.layers_panel import LayersPanel
@@ -368,6 +369,7 @@ class MainWindow(QMainWindow):
             self.brush.abort()
             self.show_message("info", "Stroke cancelled.")
         else:
+            self.edit_tools.heal.cancel()  # a heal over a large area takes seconds
             self.processing.cancel()
 
     def _on_transaction(self, open_: bool) -> None:
@@ -375,7 +377,7 @@ class MainWindow(QMainWindow):
         self.act_undo.setEnabled(not open_ and self.stack.canUndo())
         self.act_redo.setEnabled(not open_ and self.stack.canRedo())
         self.history.setEnabled(not open_ and self.doc.is_open)
-        self.act_cancel.setEnabled(open_ or self.processing.busy)
+        self.act_cancel.setEnabled(open_ or self._cancellable())
 
     def _on_history_trimmed(self, dropped: int) -> None:
         self.history.setEmptyLabel(f"Opened photo (+{dropped} older steps not kept)" if dropped else "Opened photo")
@@ -444,8 +446,8 @@ class MainWindow(QMainWindow):
         busy = self.runner.busy(BUSY_KINDS)
         engine_busy = self.processing.busy
         self.progress.setVisible(busy)
-        self.cancel_btn.setVisible(engine_busy)
-        self.act_cancel.setEnabled(engine_busy or self.brush.stroking)
+        self.cancel_btn.setVisible(self._cancellable())
+        self.act_cancel.setEnabled(self._cancellable() or self.brush.stroking)
         if busy and not engine_busy:
             self.progress.setRange(0, 0)  # loading/saving: no fractions, just show activity
         else:
@@ -454,6 +456,10 @@ class MainWindow(QMainWindow):
             self.status_text.setText("")
         self._update_enabled()
         self._close_if_stopped()
+
+    def _cancellable(self) -> bool:
+        """An engine step or a heal is running: Esc / Cancel stops it."""
+        return self.processing.busy or self.runner.busy(HEAL_JOBS)
 
     def _update_enabled(self) -> None:
         has, busy = self.doc.is_open, self.processing.busy
