@@ -89,6 +89,7 @@ def test_grid_shows_finished_photos_while_the_batch_runs(qtbot, window, folder, 
     qtbot.waitUntil(lambda: shown_after(grid, first) is not None and not shown_after(grid, first).isNull(),
                     timeout=20000)
     assert dlg.running  # still before the end of the batch
+    assert grid.count_label.text() == "2 of 3 photos finished"
     run1 = shown_after(grid, first).copy()
     px = cell_pixels(grid, 0)
     assert colourful(px) > 5 and px.std() > 10
@@ -105,6 +106,7 @@ def test_grid_shows_finished_photos_while_the_batch_runs(qtbot, window, folder, 
     grid.grab().save(str(tmp_path / "live_grid.png"))
     hold_last.open()
     qtbot.waitUntil(lambda: not dlg.running, timeout=120000)
+    assert grid.count_label.text() == "3 of 3 photos finished"
 
     # Run again over the same outputs (Overwrite, WebP quality 8): the cell shows the new output as soon
     # as it is written, not the first run's thumbnail.

@@ -108,6 +108,8 @@ class ReviewGrid(QDialog):
         self._pairs: dict[tuple, tuple[QImage, QImage] | None] = {}  # (input, output, stat) -> pair; None: loading
         self._shown: dict[str, tuple[QImage, QImage]] = {}  # input -> last pair loaded: drawn while a newer loads
         model.modelReset.connect(self._forget)
+        for sig in (model.modelReset, model.dataChanged):
+            sig.connect(self._update_count)
         self._hover: tuple[int, int] | None = None  # (proxy row, x in view pixels)
 
         self.view = QListView()
@@ -132,12 +134,16 @@ class ReviewGrid(QDialog):
         hint = QLabel("Move the mouse over a photo to compare before | after; double-click opens it in the editor.")
         hint.setStyleSheet("color: #9aa0aa;")
         top.addWidget(hint, 1)
+        self.count_label = QLabel()  # "2 of 3 photos finished": the grid fills in while a batch runs
+        top.addWidget(self.count_label)
+        top.addSpacing(12)
         top.addWidget(QLabel("Show:"))
         top.addWidget(self.filter_combo)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.view, 1)
         self.resize(1060, 720)
+        self._update_count()
 
     # ------------------------------------------------------------------------------ data
     def row_at(self, index: QModelIndex):
@@ -165,6 +171,10 @@ class ReviewGrid(QDialog):
         got = out.value if out.error is None and out.value else (QImage(), QImage())
         self._pairs[key] = self._shown[key[0]] = got
         self.view.viewport().update()
+
+    def _update_count(self, *_args) -> None:
+        rows = self.model.rows
+        self.count_label.setText(f"{sum(r.finished for r in rows)} of {len(rows)} photos finished" if rows else "")
 
     def _forget(self) -> None:
         self._pairs.clear()
