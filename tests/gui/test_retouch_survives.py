@@ -63,6 +63,7 @@ def test_retouches_survive_fill_again_remove_masks_and_try_another(qtbot, window
     changed = (retouched != filled).any(2)
     assert changed.sum() > 300 and not (changed & ~covered).any()
     assert strap_pixels(retouched) == 0
+    assert covered[503, 315] and covered[430, 185]  # on the heal's and the clone's paths
 
     # Shrink the mask to its upper half (as an eraser stroke would) and fill again.
     ys, _ = np.nonzero(w.doc.mask)
