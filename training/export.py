@@ -184,12 +184,13 @@ def quantize_inpainter(src=None, dst=None):
     return dst
 
 
-def export_segmenter(run="segment"):
+def export_segmenter(run="segment", out: Path | None = None):
     state = load_state(RUNS / run)
     net = SegmenterNet()
     net.load_state_dict(to_float(state["net"]))
     size = json.loads((MODELS / "contract.json").read_text())["crop_size"]
-    _export(SegmenterExport(net, size), (torch.rand(2, 3, size, size),), ["image"], "mask", MODELS / "segmenter.onnx")
+    _export(SegmenterExport(net, size), (torch.rand(2, 3, size, size),), ["image"], "mask",
+            out or MODELS / "segmenter.onnx")
     return state["step"]
 
 
@@ -202,6 +203,8 @@ def main(argv=None):
     ap.add_argument("--segment-run", default="segment")
     ap.add_argument("--no-colour-match", action="store_true", help="export the bare generator (for ablations)")
     ap.add_argument("--out", type=Path, default=None, help="inpainter path (default unmask_studio/resources/models/inpainter.onnx)")
+    ap.add_argument("--segmenter-out", type=Path, default=None,
+                    help="segmenter path (default unmask_studio/resources/models/segmenter.onnx): a candidate to benchmark")
     ap.add_argument("--quantize", action="store_true",
                     help="also write inpainter.int8.onnx (dynamic int8; not used by the app, see quantize_inpainter)")
     args = ap.parse_args(argv)
@@ -214,7 +217,7 @@ def main(argv=None):
         if args.quantize:
             quantize_inpainter()
     if args.only != "inpainter":
-        print("segmenter step", export_segmenter(args.segment_run))
+        print("segmenter step", export_segmenter(args.segment_run, args.segmenter_out))
     return 0
 
 
