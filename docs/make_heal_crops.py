@@ -1,7 +1,8 @@
 """Before/after crops of the heal brush removing straps on real photos (docs/heal/*.png, 100 % zoom).
 
-The strokes are drawn along the straps as a user would (points read off the photos); the heal runs on the
-stroke's box plus margin only, exactly as the editor's heal tool does (unmask_studio.app.heal_tool).
+The strokes are drawn along each strap's whole visible run across the cheek as a user would (points
+derived from the strap's pixels, a brush a few pixels wider than the strap); the heal runs on the stroke's
+box plus margin only, exactly as the editor's heal tool does (unmask_studio.app.heal_tool).
 
     python docs/make_heal_crops.py [--data ../shared/data/real_masked]
 """
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -19,32 +22,52 @@ sys.path.insert(0, str(ROOT))
 
 from unmask_studio.core.heal import heal_stroke  # noqa: E402
 
-# photo, a box on the cheek the strap crosses, and what the strap's colour is. The stroke is drawn the way a
-# user drags along the strap: through the middle of the strap's pixels in that box, a bit wider than it.
+# photo, and the cheek area the strap crosses: from where it leaves the hair or the ear to where it meets
+# the mask. The stroke is drawn the way a user drags along the whole visible strap there: through the
+# middle of the strap's pixels, a bit wider than the strap.
 STRAPS = [
-    ("002.webp", (128, 268, 276, 436), lambda r, g, b: (r > 170) & (g > 150) & (b < 150)),  # yellow
-    ("006.webp", (256, 446, 356, 536), lambda r, g, b: (g > 150) & (b > 140)),  # white on brown skin
-    ("010.webp", (312, 358, 418, 466), lambda r, g, b: (r > 200) & (g > 200) & (b > 200)),  # white on pale skin
+    ("002.webp", (110, 270, 320, 470)),  # yellow, from the hair over the ear's rim to the mask
+    ("006.webp", (240, 430, 440, 580)),  # white on brown skin, from the hairnet to the N95
+    ("010.webp", (325, 320, 440, 500)),  # white on pale skin, from the ear to the mask
 ]
 
 
-def strap_stroke(rgb: np.ndarray, box, is_strap) -> tuple[list[tuple[float, float]], float]:
-    """Points along the middle of the strap in ``box`` and a brush diameter covering it."""
+def _disc(size: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+
+
+def strap_pixels(rgb: np.ndarray, box) -> np.ndarray:
+    """The strap in ``box`` (bool, box-sized): the largest thin bright structure there. Straps are brighter
+    than what they lie on (white top-hat); the mask or hairnet they run into is bright too but wider than
+    a strap, so what survives an opening wider than a strap is taken away, and the strap's end is then
+    grown back up to it."""
     x0, y0, x1, y1 = box
-    r, g, b = (rgb[y0:y1, x0:x1, i].astype(int) for i in range(3))
-    ys, xs = np.nonzero(is_strap(r, g, b))
-    pts = np.stack([xs + x0, ys + y0], 1).astype(np.float64)
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    bright = (cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, _disc(31)) > 45).astype(np.uint8)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, _disc(5))
+    blobs = cv2.morphologyEx(bright, cv2.MORPH_OPEN, _disc(25))
+    thin = cv2.morphologyEx(bright & (1 - cv2.dilate(blobs, _disc(9))), cv2.MORPH_OPEN, _disc(3))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(thin)
+    strap = (labels == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])).astype(np.uint8)
+    for _ in range(12):  # back up to the mask / hairnet it meets
+        strap = cv2.dilate(strap, _disc(3)) & bright & (1 - blobs)
+    return strap.astype(bool)
+
+
+def strap_stroke(rgb: np.ndarray, box) -> tuple[list[tuple[float, float]], float]:
+    """Points along the middle of the strap's whole run in ``box`` and a brush diameter covering it."""
+    ys, xs = np.nonzero(strap_pixels(rgb, box))
+    pts = np.stack([xs + box[0], ys + box[1]], 1).astype(np.float64)
     centre = pts.mean(0)
     axis = np.linalg.svd(pts - centre)[2][0]  # the strap's direction
     along = (pts - centre) @ axis
-    across = (pts - centre) @ np.array([-axis[1], axis[0]])
     points = []
     for lo in np.arange(along.min(), along.max(), 8):
         sel = (along >= lo) & (along < lo + 8)
         if sel.sum() >= 3:
             points.append(tuple(pts[sel].mean(0)))
-    width = np.percentile(np.abs(across - np.median(across)), 95) * 2  # rough; the curve widens it a bit
-    return points, float(min(40, max(16, width + 10)))
+    width = len(pts) / (along.max() - along.min() + 1)  # mean width: area over length
+    return points, float(min(40, max(16, width + 14)))
 
 
 def main() -> None:
@@ -53,18 +76,23 @@ def main() -> None:
     args = ap.parse_args()
     out_dir = ROOT / "docs" / "heal"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, box, is_strap in STRAPS:
+    for name, box in STRAPS:
         rgb = np.asarray(Image.open(args.data / name).convert("RGB")).copy()
-        points, size = strap_stroke(rgb, box, is_strap)
+        points, size = strap_stroke(rgb, box)
+        start = time.perf_counter()
         healed, rect = heal_stroke(rgb, points, size)
-        xs, ys = [int(p[0]) for p in points], [int(p[1]) for p in points]
-        pad = 40
-        x0, y0 = max(0, min(xs) - pad), max(0, min(ys) - pad)
-        x1, y1 = min(rgb.shape[1], max(xs) + pad), min(rgb.shape[0], max(ys) + pad)
+        ms = (time.perf_counter() - start) * 1000
+        # The whole healed region (every pixel the heal changed lies within the brush) plus a margin.
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        pad = size / 2 + 24
+        x0, y0 = max(0, int(min(xs) - pad)), max(0, int(min(ys) - pad))
+        x1, y1 = min(rgb.shape[1], int(max(xs) + pad) + 1), min(rgb.shape[0], int(max(ys) + pad) + 1)
+        changed = np.argwhere((healed != rgb).any(axis=2))
+        assert changed.size == 0 or (changed.min(0) >= (y0, x0)).all() and (changed.max(0) < (y1, x1)).all()
         before, after = rgb[y0:y1, x0:x1], healed[y0:y1, x0:x1]
         gap = np.full((before.shape[0], 8, 3), 255, np.uint8)
         Image.fromarray(np.hstack([before, gap, after])).save(out_dir / f"strap_{Path(name).stem}.png")
-        print(f"{name}: stroke {len(points)} points, {size:.0f} px brush, healed box {rect}, "
+        print(f"{name}: stroke {len(points)} points, {size:.0f} px brush, healed box {rect} in {ms:.0f} ms, "
               f"crop {x1 - x0}x{y1 - y0} -> docs/heal/strap_{Path(name).stem}.png")
 
 

@@ -41,21 +41,110 @@ def heal(rgb: np.ndarray, mask: np.ndarray, method: str = "auto", cancel=lambda:
     if not hole.any():
         return rgb.copy()
     bgr = np.ascontiguousarray(rgb[..., ::-1])
+    alpha = mask
     if method == "fsr":
         filled = _fsr(bgr, hole)
     else:
-        # Diffuse from a ring just outside the hole: the soft edge of the stroke still holds strap pixels.
-        wide = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+        target, unknown = _what_to_fill(bgr, mask)
+        if cancel():
+            return rgb.copy()
         flag = cv2.INPAINT_NS if method == "ns" else cv2.INPAINT_TELEA
-        filled = cv2.inpaint(bgr, wide * 255, 5, flag)
+        filled = cv2.inpaint(bgr, unknown * 255, 5, flag)
         if cancel():
             return rgb.copy()
         if method == "auto":
-            filled = _add_texture(bgr, filled, wide)
-    out_bgr = _blend(bgr, filled, mask)
+            filled = _add_texture(bgr, filled, target, unknown, cancel)
+        if target is not hole:  # the refined area in full, fading out over two pixels past it
+            soft = cv2.GaussianBlur((cv2.dilate(target, _disc(3)) & hole).astype(np.float32), (0, 0), 1.0)
+            alpha = np.clip(mask.astype(np.float32) * np.maximum(soft, target), 0, 255).astype(np.uint8)
+    out_bgr = _blend(bgr, filled, alpha)
     out = np.ascontiguousarray(out_bgr[..., ::-1])
     out[mask == 0] = rgb[mask == 0]  # exactly untouched outside the stroke (no rounding drift)
     return out
+
+
+def _disc(size: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+
+
+def _kmeans(pixels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(centres, share of pixels in each) of ``pixels`` (N×3 float32), on at most 4000 of them."""
+    if len(pixels) > 4000:
+        pixels = pixels[np.random.default_rng(0).choice(len(pixels), 4000, replace=False)]
+    k = min(k, len(pixels))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    _, labels, centres = cv2.kmeans(np.ascontiguousarray(pixels), k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    return centres, np.bincount(labels.ravel(), minlength=k) / len(labels)
+
+
+def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return np.min([np.linalg.norm(lab - c, axis=2) for c in centres], axis=0)
+
+
+def _what_to_fill(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(target, unknown), 0/1 uint8: the pixels of the stroke to replace, and those the fill must not be
+    made from (the target and what carries it on past the stroke).
+
+    A user drags a brush wider than the strap along it, and past its ends: into the hair, over an ear,
+    onto the mask the strap is sewn to. Filling the whole stroke from its surroundings would
+    - pull the strap's colour back in as a blob wherever the strap goes on past the stroke's end, and
+    - bite a round dent, in skin colour, into the mask or hairnet where the stroke's end overlaps it.
+    So when the stroke covers a thing that stands out from its surroundings, only that thing (plus a few
+    pixels for its soft edge and shadow) is replaced; the skin under the rest of the stroke is kept as it
+    is and is what the fill is made from; the thing's thin run on past the stroke is never a source; and
+    a large region of the same colour that the stroke clips (wider than the stroke: the mask, a hairnet)
+    is left alone.
+
+    What the stroke covers is told from its surroundings by colour (Lab): its pixels that a diffusion from
+    the ring round the stroke mispredicts are its content; of their colours (k-means), the one farthest
+    from the ring's majority colours is the structure's, and pixels closer to it than half-way to the
+    majority are the structure. With nothing that stands out (a blemish in textured skin), or when most of
+    the ring looks like it, the whole stroke is filled from the ring as before."""
+    hole = (mask > 0).astype(np.uint8)
+    wide = cv2.dilate(hole, _disc(5))  # the stroke's soft edge still holds strap pixels
+    whole = (hole, wide)
+    half_width = float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max())
+    ring = cv2.dilate(wide, _disc(2 * int(half_width) + 1)).astype(bool) & ~wide.astype(bool)
+    if (mask == 255).sum() < 16 or ring.sum() < 16:
+        return whole
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab).astype(np.float32)
+    guess = cv2.cvtColor(cv2.inpaint(bgr, wide * 255, 3, cv2.INPAINT_TELEA), cv2.COLOR_BGR2Lab)
+    content = hole.astype(bool) & (np.linalg.norm(lab - guess, axis=2) > 20)
+    if content.sum() < 16:
+        return whole
+    inner, _ = _kmeans(lab[content], 3)
+    outer, share = _kmeans(lab[ring], 3)
+    order = np.argsort(-share)
+    majority = outer[order[: int(np.searchsorted(np.cumsum(share[order]), 0.6)) + 1]]
+    apart = [float(np.linalg.norm(majority - c, axis=1).min()) for c in inner]
+    if max(apart) < 25:  # nothing stands out from around it
+        return whole
+    structure = inner[int(np.argmax(apart))]
+    like = (np.linalg.norm(lab - structure, axis=2) < 0.5 * _nearest(lab, majority)).astype(np.uint8)
+    if like[ring].mean() > 0.5:  # most of the surroundings look like it: it is the background
+        return whole
+    # Wider than the stroke: a region the stroke clips, not a strap under it.
+    # (Closed first: a mask's printed dots or a hairnet's folds break it up.)
+    solid = cv2.morphologyEx(like, cv2.MORPH_CLOSE, _disc(7))
+    wide_region = cv2.morphologyEx(solid, cv2.MORPH_OPEN, _disc(int(2 * half_width) + 3))
+    run_on = solid & (1 - wide_region)  # the structure itself: thin, a strap
+    # Only the structure is replaced, with a few pixels round it for its soft edge and shadow: whatever
+    # else the stroke covers (the edge of a grey mask, a hairline) is real and stays as it is.
+    target = cv2.dilate(run_on & hole, _disc(7)) & hole & (1 - wide_region)
+    if target.sum() < 8:
+        return whole
+    # The structure's thin run on past the stroke, connected to it (geodesic growth over two stroke widths).
+    grown, step = target.copy(), _disc(3)
+    for _ in range(int(4 * half_width)):
+        nxt = grown | (cv2.dilate(grown, step) & run_on)
+        if np.array_equal(nxt, grown):
+            break
+        grown = nxt
+    unknown = cv2.dilate(grown, _disc(5))  # with the anti-aliased edges of both
+    # Nor is the clipped region near the stroke a source: its colour would bleed into the fill beside it
+    # as a stub sticking out of the mask. (It is filled but never written: its own pixels are kept.)
+    unknown |= wide_region & cv2.dilate(hole, _disc(2 * int(half_width) + 1))
+    return target, unknown
 
 
 def _blend(bgr: np.ndarray, filled: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -76,50 +165,69 @@ def _grain_sigma(hole: np.ndarray) -> float:
     return max(1.5, half_width / 2)
 
 
-def _add_texture(bgr: np.ndarray, filled: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Diffused fill plus the fine grain of the best-matching nearby copy of the hole (if there is one)."""
-    shift = _donor_shift(bgr, filled, hole)
-    if shift is None:
-        return filled
+def _add_texture(bgr: np.ndarray, filled: np.ndarray, hole: np.ndarray, unknown: np.ndarray,
+                 cancel=lambda: False) -> np.ndarray:
+    """Diffused fill plus fine grain copied from nearby, each pixel's grain from the candidate place (the
+    hole shifted by one of a few offsets round it) whose colours there best match the diffused fill in
+    that pixel's neighbourhood. One shift for the whole stroke would carry, along a long stroke, hair
+    grain onto skin or an ear's rim across a cheek, drawn as streaks; choosing per neighbourhood keeps
+    hair grain on hair and skin grain on skin. ``unknown`` (the hole and the strap going on past it)
+    is never copied from."""
     sigma = _grain_sigma(hole)
     f = bgr.astype(np.float32)
     grain = f - cv2.GaussianBlur(f, (0, 0), sigma)
-    dy, dx = shift
-    moved = np.roll(grain, (-dy, -dx), axis=(0, 1))  # moved[y, x] = grain[y + dy, x + dx]
-    # The donor may cross an edge (hair, an ear's rim) whose grain would draw streaks on skin: keep the
-    # copied grain within the strength of the grain right around the hole.
+    ys, xs = np.nonzero(hole)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    h, w = hole.shape
+    blocked = cv2.dilate(unknown, np.ones((3, 3), np.uint8), iterations=2).astype(bool)
+    width = max(2.0, 2 * float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max()))
+    box_f = filled[y0:y1, x0:x1].astype(np.float32)
+    best_cost = np.full((y1 - y0, x1 - x0), np.inf, np.float32)
+    best_grain = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    smooth = max(2.0, width / 2)
+    for dist in (1.5 * width, 2.5 * width, 4 * width):
+        if cancel():
+            return filled
+        for ang in np.arange(0, 2 * np.pi, np.pi / 8):
+            dy, dx = int(round(dist * np.sin(ang))), int(round(dist * np.cos(ang)))
+            # The donor box, clipped to the ROI; outside it (or on the strap) the cost is infinite.
+            sy0, sy1, sx0, sx1 = max(0, y0 + dy), min(h, y1 + dy), max(0, x0 + dx), min(w, x1 + dx)
+            if sy1 <= sy0 or sx1 <= sx0:
+                continue
+            donor = np.zeros_like(box_f)
+            ok = np.zeros(box_f.shape[:2], np.float32)
+            ty, tx = sy0 - dy - y0, sx0 - dx - x0  # where the clipped donor box lands in the hole's box
+            region = np.s_[ty:ty + sy1 - sy0, tx:tx + sx1 - sx0]
+            donor[region] = f[sy0:sy1, sx0:sx1]
+            ok[region] = ~blocked[sy0:sy1, sx0:sx1]
+            if not ok.any():
+                continue
+            diff = np.abs(donor - box_f).mean(axis=2) * ok
+            # Mean colour difference over the neighbourhood, where the donor is usable; a place partly
+            # blocked counts as worse, and a farther place pays a little for being farther.
+            num = cv2.GaussianBlur(diff, (0, 0), smooth)
+            den = cv2.GaussianBlur(ok, (0, 0), smooth)
+            cost = num / np.maximum(den, 1e-3) + 30 * (1 - den) + 0.05 * dist
+            cost[ok == 0] = np.inf
+            take = cost < best_cost
+            best_cost[take] = cost[take]
+            donor_grain = np.zeros_like(box_f)
+            donor_grain[region] = grain[sy0:sy1, sx0:sx1]
+            best_grain[take] = donor_grain[take]
+    if not np.isfinite(best_cost).any():
+        return filled
+    best_grain[~np.isfinite(best_cost)] = 0
+    moved = np.zeros_like(f)
+    moved[y0:y1, x0:x1] = best_grain
+    # The donor may still cross an edge (hair, an ear's rim) whose grain would draw streaks on skin: keep
+    # the copied grain within the strength of the grain right around the hole.
     near = cv2.dilate(hole, np.ones((3, 3), np.uint8), iterations=max(3, int(2 * sigma)))
-    ring = near.astype(bool) & ~hole.astype(bool)
+    ring = near.astype(bool) & ~unknown.astype(bool)
     limit = 2.5 * float(grain[ring].std()) if ring.any() else 0.0
     np.clip(moved, -limit, limit, out=moved)
     # Fade the grain in over a few pixels at the hole's edge so no seam is drawn by the texture itself.
     fade = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 1.0)[..., None]
     return np.clip(filled.astype(np.float32) + moved * fade, 0, 255).astype(np.uint8)
-
-
-def _donor_shift(bgr: np.ndarray, filled: np.ndarray, hole: np.ndarray) -> tuple[int, int] | None:
-    """(dy, dx) such that the hole moved by it lies inside the ROI and clear of the hole, with the colours
-    there closest to the diffused fill; None when no such place exists."""
-    h, w = hole.shape
-    ys, xs = np.nonzero(hole)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    width = max(2.0, 2 * float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max()))
-    keep_clear = cv2.dilate(hole, np.ones((3, 3), np.uint8), iterations=2).astype(bool)
-    best, best_cost = None, np.inf
-    for dist in (1.5 * width, 2.5 * width, 4 * width):
-        for ang in np.arange(0, 2 * np.pi, np.pi / 8):
-            dy, dx = int(round(dist * np.sin(ang))), int(round(dist * np.cos(ang)))
-            if not (0 <= y0 + dy and y1 + dy <= h and 0 <= x0 + dx and x1 + dx <= w):
-                continue
-            sy, sx = ys + dy, xs + dx
-            if keep_clear[sy, sx].any():
-                continue
-            cost = float(np.abs(bgr[sy, sx].astype(np.int16) - filled[ys, xs].astype(np.int16)).mean())
-            if cost < best_cost:
-                best, best_cost = (dy, dx), cost
-        if best is not None:
-            return best  # the nearest ring with a clear place: nearer texture is more alike
-    return None
 
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1
