@@ -1,6 +1,7 @@
 """The heal brush's pixel code (core/heal.py) on real photos with straps across the cheek."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -41,6 +42,53 @@ def test_heal_removes_the_strap_and_changes_only_the_stroke(photo_006, method):
     inside = healed[y0:y1, x0:x1][mask == 255].astype(float).mean(0)
     beside = photo_006[SKIN].reshape(-1, 3).astype(float).mean(0)
     assert np.abs(inside - beside).max() < 25
+
+
+# The strap's whole visible run across the cheek, from the hairnet to the N95, as a user drags it (the
+# stroke docs/make_heal_crops.py derives from the strap's pixels): both ends stop where the strap goes on,
+# white, into the white hairnet and the white mask.
+FULL_RUN = [(263, 458), (268, 464), (274, 469), (280, 475), (286, 480), (292, 485), (298, 491), (304, 496),
+            (310, 501), (317, 506), (323, 511), (329, 516), (335, 521), (341, 526), (348, 531), (354, 536),
+            (360, 541), (363, 546)]
+FULL_RUN_SIZE = 23
+
+
+def white(rgb):
+    return (rgb[..., 1] > 150) & (rgb[..., 2] > 140)
+
+
+def test_heal_of_the_whole_strap_leaves_no_trace_at_its_ends(photo_006):
+    """What the heal paints is skin: no cluster of the strap's white where the strap goes on past the stroke
+    (the heal used to pull the strap, hairnet and mask back into the fill: 173 white pixels painted, in a
+    blob of 171 at the mask), the painted pixels' mean colour is the skin's round the stroke (was 16-23
+    levels lighter), and the N95 and hairnet the stroke's ends overlap keep their outline (a fill from the
+    skin alone painted 109 of their pixels skin-coloured)."""
+    healed, _ = heal_stroke(photo_006, FULL_RUN, FULL_RUN_SIZE)
+    (x0, y0, x1, y1), mask = stroke_region(FULL_RUN, FULL_RUN_SIZE, photo_006.shape)
+    before, after = photo_006[y0:y1, x0:x1].astype(int), healed[y0:y1, x0:x1].astype(int)
+    painted = (np.abs(after - before).max(axis=2) > 8) & (mask > 0)
+    assert painted.sum() > 1500  # the strap (~9 px wide, ~130 px long) was painted over
+
+    # The hairnet and the N95: white regions wider than the brush, which the stroke's ends overlap.
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
+    regions = cv2.morphologyEx(white(before).astype(np.uint8), cv2.MORPH_OPEN, disc)
+    assert (regions.astype(bool) & (mask > 0)).sum() > 50
+    # White painted beside them (their own anti-aliased edge, 3 px, aside) is the strap pulled back in.
+    beside = ~cv2.dilate(regions, np.ones((7, 7), np.uint8)).astype(bool)
+    strap_white = (white(after) & painted & beside).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(strap_white)
+    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if len(stats) > 1 else 0
+    assert strap_white.sum() <= 12 and largest <= 6, f"{strap_white.sum()} white pixels painted, blob of {largest}"
+
+    ring = (cv2.dilate((mask > 0).astype(np.uint8), np.ones((17, 17), np.uint8)) > 0) & (mask == 0)
+    skin = before[ring & ~white(before)].mean(axis=0)
+    inside = after[painted & (mask == 255)].mean(axis=0)
+    assert np.abs(inside - skin).max() < 6, f"painted {inside.round(1)} vs skin round it {skin.round(1)}"
+
+    # And no skin-coloured bite was painted into the hairnet or the N95 (inside their edge).
+    inner = cv2.erode(regions, np.ones((7, 7), np.uint8)).astype(bool)
+    bite = int((inner & painted & ~white(after)).sum())
+    assert bite <= 10, f"{bite} pixels of the hairnet and the N95 painted over"
 
 
 def test_stroke_region_is_the_stroke_box_plus_margin_only():
