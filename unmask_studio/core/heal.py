@@ -103,7 +103,7 @@ def _what_to_fill(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     hole = (mask > 0).astype(np.uint8)
     wide = cv2.dilate(hole, _disc(5))  # the stroke's soft edge still holds strap pixels
     whole = (hole, wide)
-    half_width = float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max())
+    half_width = _half_width(hole)
     from_wide = cv2.distanceTransform(1 - wide, cv2.DIST_L2, 3)
     ring = (from_wide > 0) & (from_wide <= half_width)
     if (mask == 255).sum() < 16 or ring.sum() < 16:
@@ -167,9 +167,15 @@ def _fsr(bgr: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return dst
 
 
+def _half_width(hole: np.ndarray) -> float:
+    """Half the stroke's width: its deepest pixel's distance from its edge (at most half the ROI's size,
+    when the stroke covers all of it)."""
+    return min(float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max()), max(hole.shape) / 2)
+
+
 def _grain_sigma(hole: np.ndarray) -> float:
     """Blur scale separating shading from grain: a quarter of the stroke's width, at least 1.5 px."""
-    half_width = float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max())
+    half_width = _half_width(hole)
     return max(1.5, half_width / 2)
 
 
@@ -210,7 +216,7 @@ def _donor_shifts(f: np.ndarray, filled: np.ndarray, hole: np.ndarray, blocked: 
     Compared on a copy scaled so the stroke is ~16 px wide: the cost is an average over a neighbourhood
     anyway, and a 24 MP photo's wide stroke would otherwise take seconds. None when nothing was found."""
     h, w = hole.shape
-    width = max(2.0, 2 * float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max()))
+    width = max(2.0, 2 * _half_width(hole))
     k = max(1, int(width // 16))
     sh, sw = max(1, h // k), max(1, w // k)
 
