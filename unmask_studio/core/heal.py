@@ -109,7 +109,7 @@ def _what_to_fill(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     if (mask == 255).sum() < 16 or ring.sum() < 16:
         return whole
     lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab).astype(np.float32)
-    guess = cv2.cvtColor(cv2.inpaint(bgr, wide * 255, 3, cv2.INPAINT_TELEA), cv2.COLOR_BGR2Lab)
+    guess = cv2.cvtColor(_coarse_inpaint(bgr, wide, half_width), cv2.COLOR_BGR2Lab)
     content = hole.astype(bool) & (np.linalg.norm(lab - guess, axis=2) > 20)
     if content.sum() < 16:
         return whole
@@ -126,7 +126,10 @@ def _what_to_fill(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
         return whole
     # Wider than the stroke: a region the stroke clips, not a strap under it.
     # (Closed first: a mask's printed dots or a hairnet's folds break it up.)
-    solid = cv2.morphologyEx(like, cv2.MORPH_CLOSE, _disc(7))
+    # Edges, shadows and a mask's dots scale with the photo: so do the margins round them (3 px on a
+    # 1 MP photo, ~10 px where the same strap is five times as wide).
+    margin = max(3, int(round(half_width / 6)))
+    solid = cv2.morphologyEx(like, cv2.MORPH_CLOSE, _disc(2 * margin + 1))
     # (A square for the opening: OpenCV erodes with rectangles fast, an ellipse this big takes seconds on
     # a 24 MP photo's stroke; a strap narrower than the stroke holds no square as wide as the stroke.)
     side = int(2 * half_width) + 3
@@ -134,10 +137,10 @@ def _what_to_fill(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     run_on = solid & (1 - wide_region)  # the structure itself: thin, a strap
     # Only the structure is replaced, with a few pixels round it for its soft edge and shadow: whatever
     # else the stroke covers (the edge of a grey mask, a hairline) is real and stays as it is.
-    target = cv2.dilate(run_on & hole, _disc(7)) & hole & (1 - wide_region)
+    target = cv2.dilate(run_on & hole, _disc(2 * margin + 1)) & hole & (1 - wide_region)
     # The strap's edge blends into what it lies on (a white strap's edge over dark hair is mid-grey, not
     # strap-coloured): what the diffusion mispredicts right beside it is its edge too.
-    edge = cv2.dilate(target, _disc(7)) & content.astype(np.uint8) & (1 - wide_region)
+    edge = cv2.dilate(target, _disc(2 * margin + 1)) & content.astype(np.uint8) & (1 - wide_region)
     target = cv2.dilate(target | edge, _disc(3)) & hole & (1 - wide_region)
     if target.sum() < 8:
         return whole
@@ -148,11 +151,25 @@ def _what_to_fill(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     from_target = cv2.distanceTransform(1 - target, cv2.DIST_L2, 3)
     grown = (np.isin(labels, touching[touching > 0]) & (from_target <= 4 * half_width)).astype(np.uint8)
     grown |= target
-    unknown = cv2.dilate(grown, _disc(5))  # with the anti-aliased edges of both
+    unknown = cv2.dilate(grown, _disc(margin + 2 | 1))  # with the soft edges of both
     # Nor is the clipped region near the stroke a source: its colour would bleed into the fill beside it
     # as a stub sticking out of the mask. (It is filled but never written: its own pixels are kept.)
     unknown |= wide_region & (from_wide <= half_width)
     return target, unknown
+
+
+def _coarse_inpaint(bgr: np.ndarray, hole: np.ndarray, half_width: float) -> np.ndarray:
+    """A diffusion fill of ``hole``, worked out on a copy scaled so the stroke is ~16 px wide (it only has to
+    tell the strap from the skin; a 24 MP photo's wide stroke would otherwise spend a quarter second)."""
+    k = max(1, int(half_width // 8))
+    if k == 1:
+        return cv2.inpaint(bgr, hole * 255, 3, cv2.INPAINT_TELEA)
+    h, w = hole.shape
+    size = (max(1, w // k), max(1, h // k))
+    small = cv2.inpaint(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA),
+                        (cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255,
+                        3, cv2.INPAINT_TELEA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _blend(bgr: np.ndarray, filled: np.ndarray, mask: np.ndarray) -> np.ndarray:
