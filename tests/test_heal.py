@@ -91,6 +91,21 @@ def test_heal_of_the_whole_strap_leaves_no_trace_at_its_ends(photo_006):
     assert bite <= 10, f"{bite} pixels of the hairnet and the N95 painted over"
 
 
+def test_a_cancelled_heal_stops_and_changes_nothing(photo_006):
+    """``cancel`` is asked between the steps and inside the grain search; once it says yes, the heal returns
+    the ROI as it was (the editor drops it), however far it had got."""
+    (x0, y0, x1, y1), mask = stroke_region(FULL_RUN, FULL_RUN_SIZE, photo_006.shape)
+    roi = photo_006[y0:y1, x0:x1]
+    asked = []
+    heal(roi, mask, cancel=lambda: asked.append(1) and False)
+    assert len(asked) >= 4  # asked more than once per step: inside the search too
+    for after in range(len(asked)):
+        calls = []
+        out = heal(roi, mask, cancel=lambda: calls.append(1) is None and len(calls) > after)
+        np.testing.assert_array_equal(out, roi)
+        assert len(calls) <= after + 2  # it stopped at the first yes (the step that saw it asks once more)
+
+
 def test_stroke_region_is_the_stroke_box_plus_margin_only():
     r = stroke_region([(1000, 1000), (1100, 1040)], 30, (4000, 6000, 3))
     (x0, y0, x1, y1), mask = r

@@ -54,6 +54,8 @@ def heal(rgb: np.ndarray, mask: np.ndarray, method: str = "auto", cancel=lambda:
             return rgb.copy()
         if method == "auto":
             filled = _add_texture(bgr, filled, target, unknown, cancel)
+            if cancel():  # the grain search checks between its rings of places, and gives up
+                return rgb.copy()
         if target is not hole:  # the refined area in full, fading out over two pixels past it
             soft = cv2.GaussianBlur((cv2.dilate(target, _disc(3)) & hole).astype(np.float32), (0, 0), 1.0)
             alpha = np.clip(mask.astype(np.float32) * np.maximum(soft, target), 0, 255).astype(np.uint8)
