@@ -78,7 +78,8 @@ def test_heal_of_the_whole_strap_leaves_no_trace_at_its_ends(photo_006):
     strap_white = (white(after) & painted & beside).astype(np.uint8)
     _, _, stats, _ = cv2.connectedComponentsWithStats(strap_white)
     largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if len(stats) > 1 else 0
-    assert strap_white.sum() <= 12 and largest <= 6, f"{strap_white.sum()} white pixels painted, blob of {largest}"
+    painted_white = int(strap_white.sum())
+    assert painted_white <= 12 and largest <= 6, f"{painted_white} white pixels painted, blob of {largest}"
 
     ring = (cv2.dilate((mask > 0).astype(np.uint8), np.ones((17, 17), np.uint8)) > 0) & (mask == 0)
     skin = before[ring & ~white(before)].mean(axis=0)

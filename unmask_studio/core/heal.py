@@ -4,9 +4,13 @@ Like Photoshop's spot-healing brush, the fill has two parts:
 - **shading** from the surroundings by diffusion (OpenCV's Telea or Navier-Stokes inpainting), which
   follows the light across the hole and is what makes thin structures (a strap, an ear loop, a hair)
   disappear; on its own it is too smooth and shows as a blurred band at 100 % zoom;
-- **texture** (the fine grain: pores, noise, JPEG grain) copied from a nearby piece of the photo the
-  size of the stroke, chosen as the shifted copy of the stroke that lies outside it and whose colours
-  best match the diffused fill, so the grain comes from the same kind of surface.
+- **texture** (the fine grain: pores, noise, JPEG grain) copied from nearby: for each neighbourhood of
+  the stroke, from the shifted copy of it (outside the stroke) whose colours best match the diffused
+  fill there, so the grain comes from the same kind of surface (hair grain on hair, skin on skin).
+When the stroke covers something that stands out from its surroundings (a strap), only that thing and
+its soft edge are replaced and the skin under the rest of the stroke is kept; where the strap goes on
+past the stroke's ends it is never a source (it would come back as a blob), and a wide region the
+stroke's end overlaps (the mask the strap is sewn to, a hairnet) is left as it is (``_what_to_fill``).
 ``method="fsr"`` uses opencv-contrib's frequency-selective reconstruction instead (slower, for larger
 textured areas).
 
@@ -56,9 +60,10 @@ def heal(rgb: np.ndarray, mask: np.ndarray, method: str = "auto", cancel=lambda:
             filled = _add_texture(bgr, filled, target, unknown, cancel)
             if cancel():  # the grain search checks between its rings of places, and gives up
                 return rgb.copy()
-        if target is not hole:  # the refined area in full, fading out over two pixels past it
-            soft = cv2.GaussianBlur((cv2.dilate(target, _disc(3)) & hole).astype(np.float32), (0, 0), 1.0)
-            alpha = np.clip(mask.astype(np.float32) * np.maximum(soft, target), 0, 255).astype(np.uint8)
+        # The target in full, fading out over two pixels past it, within the stroke's own coverage (where
+        # the target is the whole stroke this is the mask itself).
+        soft = cv2.GaussianBlur((cv2.dilate(target, _disc(3)) & hole).astype(np.float32), (0, 0), 1.0)
+        alpha = np.clip(mask.astype(np.float32) * np.maximum(soft, target), 0, 255).astype(np.uint8)
     out_bgr = _blend(bgr, filled, alpha)
     out = np.ascontiguousarray(out_bgr[..., ::-1])
     out[mask == 0] = rgb[mask == 0]  # exactly untouched outside the stroke (no rounding drift)
@@ -126,16 +131,16 @@ def _what_to_fill(bgr: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     like = (np.linalg.norm(lab - structure, axis=2) < 0.5 * _nearest(lab, majority)).astype(np.uint8)
     if like[ring].mean() > 0.5:  # most of the surroundings look like it: it is the background
         return whole
-    # Wider than the stroke: a region the stroke clips, not a strap under it.
-    # (Closed first: a mask's printed dots or a hairnet's folds break it up.)
     # Edges, shadows and a mask's dots scale with the photo: so do the margins round them (3 px on a
     # 1 MP photo, ~10 px where the same strap is five times as wide).
     margin = max(3, int(round(half_width / 6)))
-    solid = cv2.morphologyEx(like, cv2.MORPH_CLOSE, _disc(2 * margin + 1))
-    # (A square for the opening: OpenCV erodes with rectangles fast, an ellipse this big takes seconds on
-    # a 24 MP photo's stroke; a strap narrower than the stroke holds no square as wide as the stroke.)
+    solid = cv2.morphologyEx(like, cv2.MORPH_CLOSE, _disc(2 * margin + 1))  # a mask's dots, a hairnet's folds
+    # Wider than the stroke: a region the stroke clips, not a strap under it. (A square for the opening:
+    # OpenCV erodes with rectangles fast, an ellipse this big takes seconds on a 24 MP photo's stroke; a
+    # strap narrower than the stroke holds no square as wide as the stroke.)
     side = int(2 * half_width) + 3
-    wide_region = cv2.morphologyEx(solid, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
+    wide_region = cv2.morphologyEx(solid, cv2.MORPH_OPEN, square)
     run_on = solid & (1 - wide_region)  # the structure itself: thin, a strap
     # Only the structure is replaced, with a few pixels round it for its soft edge and shadow: whatever
     # else the stroke covers (the edge of a grey mask, a hairline) is real and stays as it is.
@@ -168,8 +173,8 @@ def _coarse_inpaint(bgr: np.ndarray, hole: np.ndarray, half_width: float) -> np.
         return cv2.inpaint(bgr, hole * 255, 3, cv2.INPAINT_TELEA)
     h, w = hole.shape
     size = (max(1, w // k), max(1, h // k))
-    small = cv2.inpaint(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA),
-                        (cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255,
+    small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    small = cv2.inpaint(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), small_hole.astype(np.uint8) * 255,
                         3, cv2.INPAINT_TELEA)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -273,7 +278,8 @@ def _donor_shifts(f: np.ndarray, filled: np.ndarray, hole: np.ndarray, blocked: 
             # Mean colour difference over the neighbourhood, where the donor is usable; a place partly
             # blocked counts as worse, and a farther place pays a little for being farther.
             den = cv2.boxFilter(ok, -1, (box, box))
-            cost = cv2.boxFilter(diff * ok, -1, (box, box)) / np.maximum(den, 1e-3) + 30 * (1 - den) + 0.05 * dist
+            cost = cv2.boxFilter(diff * ok, -1, (box, box)) / np.maximum(den, 1e-3)
+            cost += 30 * (1 - den) + 0.05 * dist
             cost[ok == 0] = np.inf
             take = cost < best_cost
             best_cost[take] = cost[take]
