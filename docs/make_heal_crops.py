@@ -89,7 +89,8 @@ def main() -> None:
         x0, y0 = max(0, int(min(xs) - pad)), max(0, int(min(ys) - pad))
         x1, y1 = min(rgb.shape[1], int(max(xs) + pad) + 1), min(rgb.shape[0], int(max(ys) + pad) + 1)
         changed = np.argwhere((healed != rgb).any(axis=2))
-        assert changed.size == 0 or (changed.min(0) >= (y0, x0)).all() and (changed.max(0) < (y1, x1)).all()
+        if changed.size and not ((changed.min(0) >= (y0, x0)).all() and (changed.max(0) < (y1, x1)).all()):
+            raise SystemExit(f"{name}: the heal changed pixels outside the crop; widen the crop")
         before, after = rgb[y0:y1, x0:x1], healed[y0:y1, x0:x1]
         gap = np.full((before.shape[0], 8, 3), 255, np.uint8)
         Image.fromarray(np.hstack([before, gap, after])).save(out_dir / f"strap_{Path(name).stem}.png")
