@@ -3,7 +3,7 @@
 A 10 ms QTimer heartbeat runs on the GUI thread of a real MainWindow; every gap between two beats
 beyond 10 ms is time the UI could not react. The script opens a synthesized ~12 MP photo (the dev
 photo 110.png upscaled), runs Remove masks with the real engine, then does what a user does next:
-zoom to 100 %, pan, paint a stroke, Fill again, undo/redo, split view, fit, a heal stroke, a clone
+zoom to 100 %, pan, paint a stroke, Fill again, Try another fill, undo/redo, split view, fit, a heal stroke, a clone
 stroke, rectangle/lasso/magic-wand selections and their undo, and finally (unless --no-batch) runs a batch
 of --batch-photos copies (JPEG) from the batch dialog, two lanes on two cores. It reports the longest
 stall per phase (and when in the phase it happened) and overall; start-up and building the batch
@@ -197,6 +197,8 @@ def main() -> int:
 
     step("interact", interact, lambda: True)
     step("reinpaint", w.processing.reinpaint, idle)
+    # "Try another fill" on the first face (app/alternatives.py): a worker job, then one undo step.
+    step("try_another", lambda: w.alternatives.step(+1, 0 if w.doc.faces else None), idle)
     step("undo_redo", lambda: (w.stack.undo(), process(), w.stack.redo()), lambda: True)
     step("split_fit", lambda: (w.canvas.set_split(0.5), process(), w.canvas.fit()), lambda: True)
     w.canvas.set_split(None)
