@@ -233,3 +233,18 @@ def test_magic_wand_selects_the_covering_by_colour(qtbot, window):
     np.testing.assert_array_equal(w.doc.mask, both)
     w.act_undo.trigger()
     np.testing.assert_array_equal(w.doc.mask, first)
+
+
+def test_clone_source_marker_shows_only_with_the_clone_tool(qtbot, window):
+    """The cyan source circle stayed on the photo after switching to another tool (until a photo was
+    opened): it belongs to the clone stamp and shows again when the clone stamp comes back."""
+    w = window
+    w.set_tool("clone")
+    qtbot.mouseClick(w.canvas.viewport(), LEFT, ALT, view_point(w, 320, 430))
+    marker = w.edit_tools.clone.marker
+    assert marker.isVisible()
+    for tool in ("brush", "heal", "wand", "pan"):
+        w.set_tool(tool)
+        assert not marker.isVisible(), tool
+    w.set_tool("clone")
+    assert marker.isVisible()

@@ -78,6 +78,8 @@ class EditTools(QObject):
     def on_tool(self, tool: str) -> None:
         """The window switched tools: set the selection kind, show the hint, cancel half-made selections."""
         self.select.cancel()
+        # The clone source circle belongs to the clone stamp: hidden with any other tool, back with it.
+        self.clone.marker.setVisible(tool == "clone" and self.clone.source is not None)
         if tool in SELECT:
             self.select.kind = tool
             if self.w.doc.is_open and not self.w.doc.visible["mask"]:
