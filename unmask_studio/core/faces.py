@@ -178,14 +178,21 @@ class FaceFinder:
         for side in self.cf_sides:
             found += self._centerface(small if side <= max(small.shape[:2]) else rgb, side, max(h, w), blaze)
         found = nms(found)
-        if not found:
-            found = self._framed_out(small, 1 / scale)
+        if not any(d.sure for d in found):
+            # Nothing sure: maybe a face that overflows the frame. What the grey-bordered look finds is
+            # added; where both detectors agree there on a box the first look had as weak, it is sure.
+            for d in self._framed_out(small, 1 / scale):
+                same = [k for k, f in enumerate(found) if iou(f.box, d.box) > 0.3]
+                if not same:
+                    found.append(d)
+                elif d.sure:  # keep the first look's box (the mesh was tried on it), now confirmed
+                    found[same[0]] = found[same[0]]._replace(sure=True)
         return found
 
     def _framed_out(self, small: np.ndarray, to_image: float) -> list[Detection]:
         """Faces that fill or overflow the frame (a masked close-up cut at the brow and chin): the
         detectors expect a face with some surroundings, so look again with a plain border around the
-        photo. Only run when nothing else was found, so ordinary photos pay nothing."""
+        photo. Only run when nothing sure was found, so ordinary photos pay nothing."""
         h, w = small.shape[:2]
         pad = int(round(max(h, w) * FRAME_PAD))
         grey = [int(v) for v in small.reshape(-1, small.shape[-1]).mean(0)]
@@ -195,13 +202,17 @@ class FaceFinder:
             for det in (self._short, self._full):
                 found += self._run(det, framed, 0, 0, 1.0)
         blaze = [d.box for d in found]
+        agreed = []
         for side in self.cf_sides:  # small close-ups are enlarged, as CenterFace wants faces of 20+ px
-            found += self._centerface(framed, side, max(framed.shape[:2]), blaze)
+            cf = self._centerface(framed, side, max(framed.shape[:2]), [])
+            agreed += [d._replace(sure=any(iou(d.box, b) > 0.3 for b in blaze)) for d in cf]
         shift = np.array([pad, pad, pad, pad], np.float64)
-        # Never "sure": a flat border makes fabric prints look like faces to BlazeFace, so the face
-        # mesh must confirm every box found this way.
-        return nms([Detection((d.box - shift) * to_image, d.score, (d.keypoints - pad) * to_image, False)
-                    for d in found])
+        # A flat border makes fabric prints look like faces to BlazeFace alone (and a strong CenterFace
+        # score alone is not enough here either), so a box is sure only where both detectors agree;
+        # the face mesh must confirm every other box found this way.
+        unsure = [d._replace(sure=False) for d in found]
+        return nms([Detection((d.box - shift) * to_image, d.score, (d.keypoints - pad) * to_image, d.sure)
+                    for d in agreed + unsure])
 
     def _centerface(self, rgb: np.ndarray, side: int, image_side: int, blaze: list) -> list[Detection]:
         """CenterFace on ``rgb`` resized to ``side`` (its longest side); boxes in photo pixels."""
