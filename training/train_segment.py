@@ -73,9 +73,9 @@ def main(argv=None):
     ap.add_argument("--val-every", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weak", action="store_true", help="also learn from real photos (see module docstring)")
-    ap.add_argument("--hard-bare", metavar="RUN", default=None,
+    ap.add_argument("--hard-bare", metavar="RUN[,RUN]", default=None,
                     help="draw half the bare faces from those RUN's checkpoint was fooled by "
-                         "(python -m training.hard_negatives --run RUN)")
+                         "(python -m training.hard_negatives --run RUN); several runs: their union")
     args = ap.parse_args(argv)
 
     rt = Runtime.start(args.threads)
@@ -114,10 +114,14 @@ def main(argv=None):
     if args.hard_bare:
         from training import hard_negatives
 
-        hard_bare = hard_negatives.load(args.hard_bare)
-        if hard_bare is None:
-            rt.log(f"no hard bare faces mined for {args.hard_bare}: python -m training.hard_negatives --run {args.hard_bare}")
-            return 2
+        lists = []
+        for run in args.hard_bare.split(","):  # several runs: the union (what fooled any of them)
+            idx = hard_negatives.load(run)
+            if idx is None:
+                rt.log(f"no hard bare faces mined for {run}: python -m training.hard_negatives --run {run}")
+                return 2
+            lists.append(idx)
+        hard_bare = np.unique(np.concatenate(lists))
         rt.log(f"{len(hard_bare)} hard bare faces from {args.hard_bare}")
         # Bare-face false positives on held-out CelebA faces (the benchmark's 1,000 are measured end to end).
         bare_val = np.stack([hard_negatives.bare_crop(f) for f in SegmentSet("val", NET_SIZE, limit=500).files])
