@@ -23,7 +23,6 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QPushButton, QWidget
 
 from unmask_studio.app.commands import Command
 from unmask_studio.app.document import Document, ResultState
-from unmask_studio.app.layers_panel import ROLE_FACE
 from unmask_studio.app.patches import Patch, differing_tiles, tiles_in
 from unmask_studio.app.retouch import fill_patches
 from unmask_studio.app.workers import Outcome
@@ -184,17 +183,10 @@ class Alternatives(QObject):
 
     def _decorate(self) -> None:
         """Each face's row in Layers says which fill it shows (when not the usual one)."""
-        tree = self.w.layers_panel.tree
-        for t in range(tree.topLevelItemCount()):
-            top = tree.topLevelItem(t)
-            for c in range(top.childCount()):
-                item = top.child(c)
-                i = item.data(0, ROLE_FACE)
-                if i is None or not 0 <= i < len(self.doc.faces):
-                    continue
-                n = self.store.get(self.doc.faces[i])
-                text = LABEL.sub("", item.text(0))
-                item.setText(0, text + (f"  ·  {fill_name(n)}" if n else ""))
+        for item, i in self.w.layers_panel.face_rows():
+            n = self.store.get(self.doc.faces[i])
+            text = LABEL.sub("", item.text(0))
+            item.setText(0, text + (f"  ·  {fill_name(n)}" if n else ""))
         self._update_enabled()
 
     def _update_enabled(self) -> None:

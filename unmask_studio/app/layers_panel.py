@@ -132,6 +132,17 @@ class LayersPanel(QWidget):
         blocker.unblock()
         self.delete_btn.setEnabled(0 <= index < len(self.doc.faces))
 
+    def face_rows(self):
+        """(row item, face index) for every face row in the tree whose face is still in the document
+        (decorations added by other modules: fill number, reference thumbnail)."""
+        for t in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(t)
+            for c in range(top.childCount()):
+                item = top.child(c)
+                i = item.data(0, ROLE_FACE)
+                if i is not None and 0 <= i < len(self.doc.faces):
+                    yield item, i
+
     def _top(self, name: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
             it = self.tree.topLevelItem(i)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QPushButton, QWid
 
 from unmask_studio.app.commands import Command
 from unmask_studio.app.document import Document, ResultState
-from unmask_studio.app.layers_panel import ROLE_FACE
 from unmask_studio.app.patches import Patch, differing_tiles
 from unmask_studio.app.retouch import fill_patches
 from unmask_studio.app.workers import Outcome
@@ -155,19 +154,12 @@ class ReferenceActions(QObject):
 
     def _decorate(self) -> None:
         """Thumbnail and tooltip on each face that carries a reference."""
-        tree = self.w.layers_panel.tree
-        for t in range(tree.topLevelItemCount()):
-            top = tree.topLevelItem(t)
-            for c in range(top.childCount()):
-                item = top.child(c)
-                i = item.data(0, ROLE_FACE)
-                if i is None or not 0 <= i < len(self.doc.faces):
-                    continue
-                ref = self.store.get(self.doc.faces[i])
-                if ref is not None and not item.text(0).endswith("reference"):
-                    item.setIcon(0, thumbnail_icon(ref))
-                    item.setText(0, item.text(0) + "  ·  reference")
-                    item.setToolTip(0, f"Restored with the reference photo {ref.source}")
+        for item, i in self.w.layers_panel.face_rows():
+            ref = self.store.get(self.doc.faces[i])
+            if ref is not None and not item.text(0).endswith("reference"):
+                item.setIcon(0, thumbnail_icon(ref))
+                item.setText(0, item.text(0) + "  ·  reference")
+                item.setToolTip(0, f"Restored with the reference photo {ref.source}")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
