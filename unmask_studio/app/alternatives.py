@@ -236,13 +236,10 @@ class Alternatives(QObject):
             return ((x0, y0, x1, y1), image[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].copy(),
                     differing_tiles(image, rgb))
 
-        def done(out: Outcome) -> None:
-            generation = doc.generation
-            self.w.stack.after_transaction(lambda: generation == doc.generation and
-                                           self._apply(out, face, (old, new), text))
-
-        # "inpaint": an engine job like Fill again (one at a time, progress, Esc cancels it)
-        self.w.runner.submit("inpaint", job, done)
+        # "inpaint": an engine job like Fill again (one at a time, progress, Esc cancels it), applied
+        # after an open stroke ends, and dropped if another photo was opened meanwhile.
+        apply = processing._when_free(lambda out: self._apply(out, face, (old, new), text))
+        self.w.runner.submit("inpaint", job, apply)
 
     def _apply(self, out: Outcome, face: Face, variants: tuple[int, int], text: str) -> None:
         if not self.w.processing._ok(out, "filling the face again"):

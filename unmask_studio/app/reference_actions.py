@@ -265,12 +265,9 @@ class ReferenceActions(QObject):
                                       **variants)
             return ref, (image, mask, differing_tiles(image, rgb))
 
-        def done(out: Outcome) -> None:
-            generation = doc.generation
-            self.w.stack.after_transaction(lambda: generation == doc.generation and self._apply(out, face, text))
-
-        # "inpaint": an engine job like Fill again (one at a time, progress, Esc cancels it)
-        self.w.runner.submit("inpaint", job, done)
+        # "inpaint": an engine job like Fill again (one at a time, progress, Esc cancels it), applied
+        # after an open stroke ends, and dropped if another photo was opened meanwhile.
+        self.w.runner.submit("inpaint", job, processing._when_free(lambda out: self._apply(out, face, text)))
 
     def _apply(self, out: Outcome, face: Face, text: str) -> None:
         if isinstance(out.error, ReferenceError):
