@@ -268,21 +268,24 @@ class FaceFinder:
         h, w = rgb.shape[:2]
         x0, y0, x1, y1 = box
         at_edge = min(x0, y0, w - x1, h - y1) < 0.15 * max(x1 - x0, y1 - y0)
-        for plain in (False, True) if at_edge else (False,):
+        borders = [None]  # None: the photo's edge smeared outwards (BORDER_REPLICATE)
+        if at_edge:  # then flat grey: the photo's mean colour, computed once for every framing
+            borders.append([float(v) for v in rgb.reshape(-1, rgb.shape[-1]).mean(0)])
+        for grey in borders:
             for context in MESH_CONTEXT:
-                pts = self._mesh_at(rgb, box, context, plain)
+                pts = self._mesh_at(rgb, box, context, grey)
                 if pts is not None:
                     return pts
         return None
 
     def _mesh_at(self, rgb: np.ndarray, box: np.ndarray, context: float,
-                 plain_border: bool = False) -> np.ndarray | None:
+                 grey: list[float] | None = None) -> np.ndarray | None:
         x0, y0, x1, y1 = box
         cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * context
         s = MESH_SIDE / side
         M = np.array([[s, 0, MESH_SIDE / 2 - s * cx], [0, s, MESH_SIDE / 2 - s * cy]])
-        border = dict(borderMode=cv2.BORDER_CONSTANT, borderValue=[float(v) for v in rgb.reshape(-1, 3).mean(0)]) \
-            if plain_border else dict(borderMode=cv2.BORDER_REPLICATE)
+        border = dict(borderMode=cv2.BORDER_REPLICATE) if grey is None else \
+            dict(borderMode=cv2.BORDER_CONSTANT, borderValue=grey)
         crop = cv2.warpAffine(rgb, M, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
                               **border)
         with self._lock:
