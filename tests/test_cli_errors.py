@@ -144,3 +144,19 @@ def test_multi_page_and_damaged_exif_are_per_file_notes_not_raw_warnings(tmp_pat
     assert any("EXIF" in n for n in rep["exif.jpg"]["notes"])
     assert "pages.tif" in err and "first frame" in err  # named on the console too
 
+
+
+def test_the_ctrl_c_handler_imports_nothing():
+    """The SIGINT handler runs in the middle of whatever the main thread does, start-up imports included.
+    It used to print through tqdm.write, which (tqdm imported, no bar drawn yet) imports multiprocessing
+    for its lock: an import inside an interrupted import broke importlib's module locks (KeyError, exit 1
+    instead of 130, seen once in CI)."""
+    probe = ("import sys, tqdm, unmask_studio.cli as cli\n"
+             "before = set(sys.modules)\n"
+             "cli._CtrlC()._on_sigint()\n"
+             "print(sorted(set(sys.modules) - before))\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout
+    assert "Stopping after the photos in progress" in proc.stderr

@@ -121,9 +121,13 @@ class _CtrlC:
 
 
 def _say(line: str) -> None:
-    """A line on stderr that does not tear the progress bar."""
-    if "tqdm" in sys.modules:
-        sys.modules["tqdm"].tqdm.write(line, file=sys.stderr)
+    """A line on stderr that does not tear the progress bar. Imports nothing: the Ctrl-C handler calls it
+    in the middle of whatever the main thread does, start-up imports included, and tqdm.write before the
+    first bar imports multiprocessing for its lock (an import inside an interrupted import can break
+    importlib's module locks)."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None and tqdm.tqdm._instances:  # a bar is drawn, so its lock exists
+        tqdm.tqdm.write(line, file=sys.stderr)
     else:
         print(line, file=sys.stderr)
 
