@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -48,6 +49,22 @@ class Runtime:
         if world > 1:  # every rank says so (rt.log is rank 0 only): shows all started, and their pids
             print(f"rank {rank}/{world} joined ({backend}, {device}), pid {os.getpid()}", flush=True)
         return rt
+
+    def leave(self, code: int) -> int:
+        """End a training script (``sys.exit(rt.leave(main()))``-style, after its final checkpoint).
+
+        Under torchrun every rank waits for the others (rank 0 may still be writing the checkpoint), the
+        process group is destroyed, and the process exits at once without interpreter finalization:
+        DDP keeps the Gloo process group alive past ``destroy_process_group``, and tearing it down while
+        Python shuts down can abort the process ("terminate called without an active exception",
+        SIGABRT: a rank that stopped cleanly failed the whole launch once in CI)."""
+        if self.world == 1 or not torch.distributed.is_initialized():
+            return code
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
     def _request_stop(self, *_):
         self.stop_requested = True

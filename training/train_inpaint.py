@@ -192,11 +192,11 @@ def main(argv=None):
             # every rank stops at the same step, or the ones still training wait forever in DDP's all-reduce
             if rt.agree(step >= args.steps or (time.time() - t_start) > args.minutes * 60 or rt.stop_requested):
                 save(final=True)
-                return 0
+                return rt.leave(0)
         epoch += 1
         pos = 0
     save(final=True)
-    return 0
+    return rt.leave(0)
 
 
 def gan_losses(D_global, D_local, real, fake, mask, opt_d, size):

@@ -201,11 +201,11 @@ def main(argv=None):
                 last_ckpt = time.time()
             if rt.agree(step >= args.steps or (time.time() - t_start) > args.minutes * 60 or rt.stop_requested):
                 save(final=True)
-                return 0
+                return rt.leave(0)
         epoch += 1
         pos = 0
     save(final=True)
-    return 0
+    return rt.leave(0)
 
 
 if __name__ == "__main__":

@@ -208,11 +208,11 @@ def main(argv=None):
                 last = time.time()
             if (time.time() - t0) > args.minutes * 60 or rt.stop_requested:
                 save(final=True)
-                return 0
+                return rt.leave(0)
         if pos + n_syn > len(order):
             epoch, pos = epoch + 1, 0
     save(final=True)
-    return 0
+    return rt.leave(0)
 
 
 if __name__ == "__main__":
