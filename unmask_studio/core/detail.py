@@ -25,7 +25,9 @@ from unmask_studio.core.maskops import bbox
 BAND_SIGMA = 1.2  # the fine band: what a σ≈1 px Laplacian of Gaussian sees
 PATCH = 24  # px at the photo's resolution: several pores/stubble hairs, small enough to vary
 MAX_ADD = 10.0  # grey levels (mean |band|) at most: beyond that the "skin" is texture of something else
-CALM_QUANTILE = 0.8  # drop the busiest 20 % of candidate patches (brows, nostrils, hair, edges)
+CALM_QUANTILE = 0.8  # drop the busiest 20 % of candidate patches (brows, nostrils, hair, edges), and the
+# flattest 20 % (plain background)
+CLIPPED = 12  # grey levels from black or white: a patch this dark or bright on average is not skin
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -50,8 +52,12 @@ def skin_ring(alpha: np.ndarray, width: int) -> np.ndarray:
     return (outside > 0) & (dist <= width)
 
 
-def _candidate_patches(band: np.ndarray, ring: np.ndarray, rng, n: int = 64) -> list[np.ndarray]:
-    """Up to ``n`` PATCH² windows of the band that lie (almost) wholly on the ring, calmest first."""
+def _candidate_patches(band: np.ndarray, ring: np.ndarray, rng, n: int = 64,
+                       grey: np.ndarray | None = None) -> list[np.ndarray]:
+    """Up to ``n`` PATCH² windows of the band that lie (almost) wholly on the ring: neither the
+    busiest (brows, nostrils, hair, edges) nor the flattest (a blown-out or plain background beside a
+    turned face: sampled as "skin" it gave the texture a coarse mesh), nor near-white or near-black
+    ones (``grey``, when given)."""
     h, w = band.shape
     if h < PATCH or w < PATCH:
         return []
@@ -62,10 +68,17 @@ def _candidate_patches(band: np.ndarray, ring: np.ndarray, rng, n: int = 64) -> 
     if len(ys) == 0:
         return []
     pick = rng.choice(len(ys), min(len(ys), 4 * n), replace=False)
+    if grey is not None:  # clipped highlights and shadows carry no texture
+        level = np.array([grey[ys[i]:ys[i] + PATCH, xs[i]:xs[i] + PATCH].mean() for i in pick])
+        lit = (level > CLIPPED) & (level < 255 - CLIPPED)
+        if lit.any():
+            pick = pick[lit]
     patches = [band[ys[i]:ys[i] + PATCH, xs[i]:xs[i] + PATCH] for i in pick]
     energy = np.array([np.abs(p).mean() for p in patches])
-    calm = np.argsort(energy)[: max(1, int(len(patches) * CALM_QUANTILE))]
-    return [patches[i] for i in calm[:n]]
+    order = np.argsort(energy)
+    lo, hi = int(len(order) * (1 - CALM_QUANTILE)), max(1, int(len(order) * CALM_QUANTILE))
+    keep = order[lo:hi] if hi > lo else order[:1]
+    return [patches[i] for i in keep[np.linspace(0, len(keep) - 1, min(n, len(keep))).astype(int)]]
 
 
 def _spectral_texture(patches: list[np.ndarray], h: int, w: int, rng) -> np.ndarray:
@@ -109,7 +122,7 @@ def transfer_detail(orig: np.ndarray, filled: np.ndarray, alpha: np.ndarray, see
         ring = upper
     band_o = high_band(_grey(orig))
     rng = np.random.default_rng(seed)
-    patches = _candidate_patches(band_o, ring, rng)
+    patches = _candidate_patches(band_o, ring, rng, grey=_grey(orig))
     if not patches:
         return filled
     # Strength: the fine detail a σ = 1 px Laplacian of Gaussian sees (the measure of

@@ -17,7 +17,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from unmask_studio.core import blend, mask_refine, maskops
+from unmask_studio.core import blend, mask_refine, maskops, straps
 from unmask_studio.core.faces import Face, FaceFinder, shared_finder
 from unmask_studio.core.onnx_models import OnnxModel, contract
 from unmask_studio.core.reference import Reference
@@ -39,6 +39,11 @@ GRAIN_BELOW_SCALE = 0.67  # add grain when the crop is enlarged 1.5x or more to 
 MIN_ZOOM = 0.5
 REACH_SHIFT = 0.25  # the window's centre sits this many crop sides below the face's crop centre
 FRAME_MARGIN = 10  # crop pixels kept between the covering and the widened crop's edge
+STRAP_ZOOM = 2  # straps are traced at this many times the segmenter crop's resolution
+MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
+EAR_MESH_POINTS = (234, 454)  # face mesh: the face's outline at ear height, left and right
+EAR_TEMPLATE_POINTS = ((34.08, 104.92), (219.67, 105.58))  # the same in the face crop's template
+EYE_CORNER_MESH_POINTS = ((33, 133), (362, 263))  # face mesh: each eye's outer and inner corner
 OWN_ZONE = (80, 134, 176, 219)  # face-crop box around the nose tip, mouth and chin: a covering that
 # touches it is this face's own (in a crowd, a neighbour's mask may run into the face's crop too)
 
@@ -52,6 +57,7 @@ class Options:
     threshold: float = 0.5  # segmenter probability that counts as covering
     grow_px: float = 3.0  # grow (or shrink, negative) the detected covering, in crop pixels (of 256)
     snap_edges: bool = True  # move the found edge onto the covering's colour edge at full resolution
+    find_straps: bool = True  # trace ear loops and straps beside a found covering (core/straps.py)
     feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
     min_face_px: int = 8  # faces smaller than this are left alone (wild_dev, 256 px web photos: 20 px
     # left 14 % of photos with no face, 12 px 6.0 %, 8 px 4.5 %; a 9 px rider's mask is removed cleanly,
@@ -182,18 +188,46 @@ class Engine:
                 m = maskops.keep_touching(maskops.clean(prob, o.threshold), self._mouth_in_segment_crop(), S * 0.12)
                 crop_masks.append(maskops.grow(m, int(round(o.grow_px))))
         full = np.zeros(rgb.shape[:2], np.uint8)
-        for M, m in zip(matrices, crop_masks):
+        for face, M, m in zip(faces, matrices, crop_masks):
             self.add_mask_to_image(full, m, M)
+            if o.find_straps and m.any():
+                self._add_straps(full, rgb, face, M, m)
             if o.snap_edges and m.any():  # the 128² view leaves rims of fabric at full resolution
                 x0, y0, x1, y1 = blend.crop_roi(M, S, full.shape)
                 full[y0:y1, x0:x1] = mask_refine.snap_to_covering(
                     rgb[y0:y1, x0:x1], full[y0:y1, x0:x1], mask_refine.band_for_face(blend.crop_scale(M)))
         return full, crop_masks
 
-    def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, matrix: np.ndarray) -> None:
-        """Render a crop-space mask (crop given by ``matrix``) into the full-resolution uint8 ``full``,
-        keeping the maximum with what is there."""
-        x0, y0, x1, y1 = blend.crop_roi(matrix, self.crop_size, full.shape)
+    def _add_straps(self, full: np.ndarray, rgb: np.ndarray, face: Face, matrix: np.ndarray,
+                    crop_mask: np.ndarray) -> None:
+        """Trace the covering's ear loops and straps (core/straps.py) at twice the segmenter crop's
+        resolution and add them to ``full``."""
+        S, k = self.crop_size, STRAP_ZOOM
+        loose = self._tight_to_loose()
+        width = loose[0, 0] * abs(EAR_TEMPLATE_POINTS[1][0] - EAR_TEMPLATE_POINTS[0][0])  # segmenter crop px
+        if width / blend.crop_scale(matrix) < MIN_STRAP_FACE_PX:
+            return
+        M = matrix * k
+        crop = blend.to_crop(rgb, M, S * k)
+        covering = cv2.resize(crop_mask.astype(np.float32), (S * k, S * k), interpolation=cv2.INTER_LINEAR) > 0.5
+        to_crop = lambda x, y: tuple(k * (loose[:2, :2] @ np.array([x, y]) + loose[:2, 2]))  # noqa: E731
+        if len(face.landmarks) == 468:  # the mesh's points at the sides of the face, ear height; the eyes
+            in_crop = lambda i: M[:, :2] @ face.landmarks[i] + M[:, 2]  # noqa: E731
+            ears = sorted(tuple(in_crop(i)) for i in EAR_MESH_POINTS)
+            eyes = [tuple((in_crop(a) + in_crop(b)) / 2) for a, b in EYE_CORNER_MESH_POINTS]
+        else:
+            kp = contract(self._models_dir)["template_keypoints"]
+            ears = [to_crop(*p) for p in EAR_TEMPLATE_POINTS]
+            eyes = [to_crop(*kp["right_eye"]), to_crop(*kp["left_eye"])]
+        found = straps.find_straps(crop, covering, ears, eyes, k * width)
+        if found.any():
+            self.add_mask_to_image(full, found.astype(np.float32), M, S * k)
+
+    def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, matrix: np.ndarray,
+                          size: int | None = None) -> None:
+        """Render a crop-space mask (crop given by ``matrix``, ``size``² pixels: the crop size unless
+        given) into the full-resolution uint8 ``full``, keeping the maximum with what is there."""
+        x0, y0, x1, y1 = blend.crop_roi(matrix, size or self.crop_size, full.shape)
         if x1 <= x0 or y1 <= y0:
             return
         inv = cv2.invertAffineTransform(matrix)

@@ -1,0 +1,85 @@
+"""Ear loops and straps beside a found covering (core/straps.py) and in the engine's removal mask."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import data_path
+from unmask_studio.core.io import load_image
+from unmask_studio.core.straps import find_straps
+
+SIZE, WIDTH = 512, 278.0  # the engine's strap crop and the face's width in it
+EARS = ((117.0, 230.0), (395.0, 230.0))
+EYES = ((190.0, 200.0), (322.0, 200.0))
+
+
+def _face(seed=0):
+    """A skin-coloured crop with grain and a white covering over the lower face."""
+    rng = np.random.default_rng(seed)
+    crop = np.clip(rng.normal((196, 150, 128), 4, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
+    covering = np.zeros((SIZE, SIZE), np.uint8)
+    cv2.ellipse(covering, (256, 330), (115, 95), 0, 0, 360, 1, -1)
+    crop[covering > 0] = (235, 235, 232)
+    return crop, covering > 0
+
+
+def _line(crop, pts, colour=(240, 240, 238), width=4):
+    drawn = np.zeros(crop.shape[:2], np.uint8)
+    cv2.polylines(drawn, [np.array(pts, np.int32)], False, 1, width)
+    crop[drawn > 0] = colour
+    return drawn > 0
+
+
+def test_a_loop_from_the_covering_to_the_ear_is_found():
+    crop, covering = _face()
+    loop = _line(crop, [(148, 290), (130, 262), (118, 236)])  # from the upper left corner up to the ear
+    found = find_straps(crop, covering, EARS, EYES, WIDTH)
+    assert (found & loop).sum() > 0.8 * (loop & ~covering).sum()
+    assert not (found & ~cv2.dilate(loop.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)).any()
+
+
+@pytest.mark.parametrize("colour", [(20, 20, 25), (230, 200, 40)], ids=["black", "yellow"])
+def test_a_loop_of_another_colour_than_the_covering_is_found(colour):
+    crop, covering = _face()
+    loop = _line(crop, [(364, 290), (382, 262), (394, 236)], colour)  # right side
+    found = find_straps(crop, covering, EARS, EYES, WIDTH)
+    assert (found & loop).sum() > 0.8 * (loop & ~covering).sum()
+
+
+@pytest.mark.parametrize("case", ["no covering", "at eye height", "down the neck", "curly", "thick band"])
+def test_what_is_not_a_strap_is_left_alone(case):
+    crop, covering = _face(1)
+    if case == "no covering":
+        _line(crop, [(148, 290), (130, 262), (118, 236)])
+        covering[:] = False
+    elif case == "at eye height":  # the arm of a pair of glasses, an eye's corner
+        _line(crop, [(160, 235), (140, 222), (118, 215)], (30, 30, 30))
+        covering[:236] = False
+        crop[:236][crop[:236, :, 0] > 230] = (196, 150, 128)
+    elif case == "down the neck":  # a collar, a necklace
+        _line(crop, [(200, 420), (190, 470), (185, 505)], (30, 30, 30))
+    elif case == "curly":  # hair
+        pts = [(148 - 3 * i, 290 - 4 * i + (12 if i % 2 else -12)) for i in range(12)]
+        _line(crop, pts, (40, 30, 25), 3)
+    else:  # a scarf's edge or a hand: wider than any strap
+        _line(crop, [(148, 290), (130, 262), (118, 236)], (240, 240, 238), 22)
+    assert not find_straps(crop, covering, EARS, EYES, WIDTH).any()
+
+
+def test_the_engine_removes_ear_loops_with_the_covering(engine):
+    """real_masked/002: a grey respirator with two yellow loops across the cheek to the ear. Without
+    strap tracing, 134 of the loops' bright yellow pixels were left outside the removal mask."""
+    rgb = load_image(data_path("real_masked", "002.webp")).rgb
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(int)
+    loops = (lab[..., 2] > 128 + 45) & (lab[..., 0] > 150)
+    loops[600:] = False  # the yellow watermark at the bottom
+    faces = engine.detect(rgb)
+    mask, _ = engine.segment(rgb, faces)
+    left = int((loops & (mask < 128)).sum())
+    assert left < 40, left
+    face = max(faces, key=lambda f: f.size)
+    assert len(face.landmarks) == 468
+    for corner in (33, 263):  # the eyes' outer corners: thin, dark, beside the loops, never a strap
+        x, y = np.round(face.landmarks[corner]).astype(int)
+        assert not mask[y - 3:y + 4, x - 3:x + 4].any(), corner

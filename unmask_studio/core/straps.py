@@ -1,0 +1,198 @@
+"""Ear loops and straps: the thin bands that run from a covering's sides to the ears.
+
+The segmenter sees the face at 128², where a loop is a pixel wide or less, so it finds the covering
+and leaves its loops on the cheeks (about a third of real close-ups show them). Here they are traced
+at twice the segmenter crop's resolution, beside the covering the segmenter found:
+
+1. thin structures: a morphological top-hat (opening and closing with a disc about as wide as a thick
+   strap) on each Lab channel keeps what is thinner than the disc and stands out from both sides,
+   whatever its colour (white, black, blue, yellow loops);
+2. only beside the covering: in a band at ear height, lateral to the covering's sides row by row,
+   away from the eyes, and leaving the covering below them (glasses' arms, eyes' corners);
+3. each piece that touches the covering is reduced to a line: of the paths along its skeleton from
+   where it meets the covering, the longest start that is a strap: nearly straight, heading outwards
+   (to the ear, not down the neck or into the face), one lightness all along (it ends where the
+   material changes: at the ear, in the hair), at least a tenth of the face long, and thin.
+   Hair, hairnets, text and collars curl, change colour, run the wrong way or are too wide.
+
+Only pixels are added, never removed, and only next to a covering already found: a bare face, with
+no covering, is never touched.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import cv2
+import numpy as np
+
+STRAP_WIDTH = 0.06  # the top-hat's disc: the widest strap, as a fraction of the face's width
+NOISE_SIGMA = 0.7  # pixels of the strap crop: smoothing before looking for thin structures
+CONTRAST = 14.0  # Lab units a strap must stand out by (chroma weighted 1.5: a yellow loop on skin)
+MIN_LENGTH = 0.10  # the shortest strap worth removing, as a fraction of the face's width
+MIN_STRAIGHTNESS = 0.6  # chord / path length: a loop is a gentle curve, hair and letters are not
+MAX_LIGHTNESS_STEP = 22.0  # Lab lightness: a strap is one material; where this changes, it ends
+BAND = (-0.35, 0.5)  # rows the straps are looked for in, relative to the ear, in face widths
+BELOW_EYES = 0.1  # a strap leaves the covering this far below the eyes' row at least (face widths)
+EYE_RADIUS = 0.12  # and never comes this near an eye's centre (face widths)
+
+
+def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple, face_width: float) -> np.ndarray:
+    """Straps of ``covering`` (bool, the covering found in ``crop``, an upright face crop, RGB uint8)
+    that run towards ``ears`` ((x, y) of the left and right ear, crop pixels). ``eyes``: (x, y) of the
+    eyes' centres; a strap leaves the covering below them and never comes near one (at eye height,
+    the thin dark things beside a covering are an eye's corner or the arm of a pair of glasses).
+    Returns a bool mask of the strap pixels (not including ``covering``)."""
+    out = np.zeros(covering.shape, bool)
+    if not covering.any() or face_width < 20:
+        return out
+    d = max(5, int(round(face_width * STRAP_WIDTH)) | 1)
+    thin = _thin_structures(crop, d) > CONTRAST
+    thin[covering] = False
+    thin &= _beside(covering, ears, face_width)
+    for ex, ey in eyes:
+        cv2.circle(thin.view(np.uint8), (int(round(ex)), int(round(ey))), int(EYE_RADIUS * face_width), 0, -1)
+    eye_y = max(ey for _, ey in eyes)
+    near = cv2.dilate(covering.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    lab_l = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    cx = (ears[0][0] + ears[1][0]) / 2
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(thin.astype(np.uint8), connectivity=8)
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_AREA] < MIN_LENGTH * face_width:
+            continue
+        x, y, w, h = stats[i, :4]
+        comp = labels[y:y + h, x:x + w] == i
+        touch = comp & near[y:y + h, x:x + w]
+        if not touch.any():
+            continue
+        touch[:max(0, int(np.ceil(eye_y + BELOW_EYES * face_width)) - y)] = False
+        if not touch.any():
+            continue
+        strap = _strap_along(comp, touch, lab_l[y:y + h, x:x + w], d, face_width, side=np.sign(x + w / 2 - cx))
+        if strap is not None:
+            out[y:y + h, x:x + w] |= strap
+    return out
+
+
+def _thin_structures(crop: np.ndarray, d: int) -> np.ndarray:
+    """How much each pixel stands out as part of something thinner than ``d`` (Lab units)."""
+    # Smoothed first: a strap is a few pixels wide, while single-pixel noise (a high-ISO photo, JPEG
+    # blocks) would otherwise stand out as thin structure everywhere and chain into "straps".
+    lab = cv2.cvtColor(cv2.GaussianBlur(crop, (0, 0), NOISE_SIGMA), cv2.COLOR_RGB2LAB).astype(np.float32)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
+    score = np.zeros(crop.shape[:2], np.float32)
+    for c, weight in ((0, 100 / 255), (1, 1.5), (2, 1.5)):
+        ch = lab[..., c] * weight
+        bright = ch - cv2.morphologyEx(ch, cv2.MORPH_OPEN, k)
+        dark = cv2.morphologyEx(ch, cv2.MORPH_CLOSE, k) - ch
+        np.maximum(score, np.maximum(bright, dark), out=score)
+    return score
+
+
+def _beside(covering: np.ndarray, ears, face_width: float) -> np.ndarray:
+    """Where a strap may run: at ear height, lateral to the covering on each side. Lateral row by row
+    (beyond the covering's extent in the rows around it, less a little slack): on a turned face the
+    covering's side slants, and a loop leaves from its upper corner, inside the widest point."""
+    h, w = covering.shape
+    cx = (ears[0][0] + ears[1][0]) / 2
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    rows = covering.any(1)
+    near_rows = max(1, int(face_width * 0.05))
+    zone = np.zeros((h, w), bool)
+    for sign, (ex, ey) in ((-1, ears[0]), (1, ears[1])):
+        reach = np.where(covering, (xx - cx) * sign, -np.inf).max(1)  # per row, -inf where none
+        if not np.isfinite(reach).any() or np.nanmax(reach) <= 0:
+            continue
+        # the covering's extent in nearby rows; rows far from it: its widest point
+        reach = cv2.dilate(reach.astype(np.float32)[:, None], np.ones((2 * near_rows + 1, 1), np.uint8))[:, 0]
+        # rows above the covering: lateral to its upper half's widest point (not to its narrow top,
+        # beside which lie the eyes and the rims of glasses); rows below: to its widest point
+        top, bottom = np.flatnonzero(rows)[[0, -1]]
+        upper = reach[top:(top + bottom) // 2 + 1]
+        reach[:top] = upper[np.isfinite(upper)].max()
+        reach = np.where(np.isfinite(reach), reach, reach[rows].max())
+        y0, y1 = int(max(0, ey + BAND[0] * face_width)), int(min(h, ey + BAND[1] * face_width))
+        zone[y0:y1] |= (xx - cx) * sign >= (reach[y0:y1, None] - face_width * STRAP_WIDTH)
+    return zone
+
+
+def _strap_along(comp, touch, lightness, d: int, face_width: float, side: float):
+    """The strap in one thin piece (bool arrays of its bounding box), or None if there is none: the
+    longest stretch of its skeleton, from where it meets the covering, that is a strap."""
+    skel = cv2.ximgproc.thinning(comp.astype(np.uint8) * 255) > 0
+    if skel.sum() < MIN_LENGTH * face_width:
+        return None
+    start = skel & (cv2.dilate(touch.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    best = None
+    for path in _paths_from(skel, start):
+        strap = _strap_prefix(path, lightness, face_width, side)
+        if strap is not None and (best is None or len(strap) > len(best)):
+            best = strap
+    if best is None:
+        return None
+    ys, xs = best[:, 0], best[:, 1]
+    dist = cv2.distanceTransform(np.pad(comp, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    half = float(np.median(dist[ys, xs]))
+    if 2 * half > 0.8 * d:  # a band, not a strap (a collar, a strand of hair the width of a finger)
+        return None
+    line = np.zeros(comp.shape, np.uint8)
+    line[ys, xs] = 1
+    r = int(np.ceil(half)) + 1
+    return (cv2.dilate(line, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0) & \
+        (cv2.dilate(comp.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+
+
+def _strap_prefix(path: np.ndarray, lightness: np.ndarray, face_width: float, side: float):
+    """The longest start of ``path`` (N x 2, row/col, from the covering outwards) that is a strap:
+    nearly straight, one lightness all along, heading outwards. None when shorter than MIN_LENGTH."""
+    ys, xs = path[:, 0].astype(np.float64), path[:, 1].astype(np.float64)
+    light = lightness[path[:, 0], path[:, 1]]
+    k = max(5, int(face_width * 0.04))
+    if len(path) < max(k, MIN_LENGTH * face_width):
+        return None
+    ref = float(np.median(light[:k]))
+    off = np.abs(light - ref) > MAX_LIGHTNESS_STEP
+    # a different material from here on: three pixels in a row off the strap's lightness
+    run = np.convolve(off.astype(int), np.ones(3, int), mode="valid") >= 3
+    end = int(np.argmax(run)) if run.any() else len(path)
+    steps = np.concatenate([[0], np.cumsum(np.hypot(np.diff(xs), np.diff(ys)))])
+    chord = np.hypot(xs - xs[0], ys - ys[0])
+    straight = chord >= MIN_STRAIGHTNESS * np.maximum(steps, 1)
+    straight[:k] = True
+    if not straight.all():
+        end = min(end, int(np.argmin(straight)))
+    while end > 0 and (xs[end - 1] - xs[0]) * side < 0.3 * chord[end - 1]:
+        end -= 1  # towards the ear, not down the neck or back into the face
+    if end < MIN_LENGTH * face_width:
+        return None
+    return path[:end]
+
+
+def _paths_from(skel: np.ndarray, start: np.ndarray):
+    """Shortest paths (N x 2, row/col) through the skeleton from ``start`` to each of its ends."""
+    seeds = np.argwhere(start)
+    if not len(seeds):
+        return
+    h, w = skel.shape
+    prev = -np.ones((h, w), np.int64)
+    seen = np.zeros((h, w), bool)
+    queue = deque()
+    for y, x in seeds:
+        seen[y, x] = True
+        queue.append((y, x))
+    while queue:
+        y, x = queue.popleft()
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                ny, nx = y + dy, x + dx
+                if 0 <= ny < h and 0 <= nx < w and skel[ny, nx] and not seen[ny, nx]:
+                    seen[ny, nx] = True
+                    prev[ny, nx] = y * w + x
+                    queue.append((ny, nx))
+    neighbours = cv2.filter2D(skel.astype(np.uint8), -1, np.ones((3, 3), np.float32),
+                              borderType=cv2.BORDER_CONSTANT) - skel
+    for y, x in np.argwhere(skel & seen & (neighbours <= 1) & ~start):
+        path = [(y, x)]
+        while prev[path[-1]] >= 0:
+            p = int(prev[path[-1]])
+            path.append((p // w, p % w))
+        yield np.array(path[::-1])
