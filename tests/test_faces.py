@@ -141,3 +141,14 @@ def test_masked_close_ups_that_overflow_the_frame_are_found():
     found = {n: len(shared_finder().find(load_image(data_path("mask_presence", "with_mask", f"{n}.webp")).rgb))
              for n in names}
     assert all(v == 1 for v in found.values()), found
+
+
+def test_a_part_of_a_face_is_not_a_second_face():
+    """real_masked/035: goggles over a half-face respirator. A second "face" was found over the goggles'
+    right lens (its box's centre inside the real face's box, its right eye on the real left eye), and
+    its "covering" was filled over the goggles' strap."""
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    faces = shared_finder().find(load_image(data_path("real_masked", "035.webp")).rgb)
+    assert len(faces) == 1, [f.box for f in faces]
