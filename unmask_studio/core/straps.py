@@ -29,11 +29,13 @@ STRAP_WIDTH = 0.06  # the top-hat's disc: the widest strap, as a fraction of the
 NOISE_SIGMA = 0.7  # pixels of the strap crop: smoothing before looking for thin structures
 CONTRAST = 14.0  # Lab units a strap must stand out by (chroma weighted 1.5: a yellow loop on skin)
 MIN_LENGTH = 0.10  # the shortest strap worth removing, as a fraction of the face's width
-MIN_STRAIGHTNESS = 0.6  # chord / path length: a loop is a gentle curve, hair and letters are not
+MIN_STRAIGHTNESS = 0.82  # chord / path length: a loop is a gentle curve, hair and letters are not
 MAX_LIGHTNESS_STEP = 22.0  # Lab lightness: a strap is one material; where this changes, it ends
 BAND = (-0.35, 0.5)  # rows the straps are looked for in, relative to the ear, in face widths
 BELOW_EYES = 0.1  # a strap leaves the covering this far below the eyes' row at least (face widths)
 EYE_RADIUS = 0.12  # and never comes this near an eye's centre (face widths)
+MAX_STEEPNESS = 2.75  # rise over run of a strap's chord (70 degrees): steeper is an ear's rim or hair
+SHADOW_CHROMA = 8.0  # Lab a*b* distance: a darker line closer than this in hue to its sides is a shadow
 
 
 def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple, face_width: float) -> np.ndarray:
@@ -53,7 +55,10 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
         cv2.circle(thin.view(np.uint8), (int(round(ex)), int(round(ey))), int(EYE_RADIUS * face_width), 0, -1)
     eye_y = max(ey for _, ey in eyes)
     near = cv2.dilate(covering.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
-    lab_l = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100 / 255
+    lab[..., 1:] -= 128
+    lab_l = lab[..., 0]
     cx = (ears[0][0] + ears[1][0]) / 2
     n, labels, stats, _ = cv2.connectedComponentsWithStats(thin.astype(np.uint8), connectivity=8)
     for i in range(1, n):
@@ -68,9 +73,21 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
         if not touch.any():
             continue
         strap = _strap_along(comp, touch, lab_l[y:y + h, x:x + w], d, face_width, side=np.sign(x + w / 2 - cx))
-        if strap is not None:
+        if strap is not None and not _a_shadow(strap, lab[y:y + h, x:x + w], (covering | thin)[y:y + h, x:x + w]):
             out[y:y + h, x:x + w] |= strap
     return out
+
+
+def _a_shadow(strap: np.ndarray, lab: np.ndarray, busy: np.ndarray) -> bool:
+    """True when the line is darker than what lies on both sides of it and of the same hue: a crease
+    or a shadow (the rim of an ear, the edge of the jaw), not a strap. Straps are white, black, blue,
+    coloured: brighter than skin, or of another chroma."""
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    flank = (cv2.dilate(strap.astype(np.uint8), k) > 0) & ~strap & ~busy
+    if flank.sum() < 8:
+        return False
+    line, side = lab[strap].mean(0), lab[flank].mean(0)
+    return bool(line[0] < side[0] and np.hypot(*(line[1:] - side[1:])) < SHADOW_CHROMA)
 
 
 def _thin_structures(crop: np.ndarray, d: int) -> np.ndarray:
@@ -164,6 +181,8 @@ def _strap_prefix(path: np.ndarray, lightness: np.ndarray, face_width: float, si
         end -= 1  # towards the ear, not down the neck or back into the face
     if end < MIN_LENGTH * face_width:
         return None
+    if abs(ys[end - 1] - ys[0]) > MAX_STEEPNESS * abs(xs[end - 1] - xs[0]):
+        return None  # nearly vertical: the rim of an ear, a strand of hair, the jaw's edge
     return path[:end]
 
 
