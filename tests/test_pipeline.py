@@ -194,3 +194,33 @@ def test_a_nine_pixel_masked_face_is_restored(engine):
     small = [r for r in res.faces if r.face.size < 12]
     assert small and any(r.has_covering for r in small), [(r.face.size, r.has_covering) for r in res.faces]
     assert np.abs(res.image.astype(int) - rgb).max() > 30  # pixels really changed
+
+
+def test_no_band_where_a_face_crop_meets_its_wide_pass(engine):
+    """real_masked/160: a gaiter running off the photo's bottom, filled by the face's crop and, below
+    it, the wide pass. The face's crop faded into the wide fill over 12 crop pixels, and the two fills
+    differ: a dark line along the crop's edge over a light strip down to the photo's edge. Along lines
+    parallel to that edge the brightness dipped 10 levels and rose 14 again within 30 px of it; now it
+    fades over WIDE_FADE and has no such dip."""
+    rgb = load_image(data_path("real_masked", "160.webp")).rgb
+    faces = engine.detect(rgb)
+    result = engine.run(rgb, faces=faces)
+    S = engine.crop_size
+    inv = cv2.invertAffineTransform(faces[0].matrix)
+    a, b = np.array([[0, S], [S, S]], float) @ inv[:, :2].T + inv[:, 2]  # the face crop's bottom edge
+    t = (b - a) / np.linalg.norm(b - a)
+    normal = np.array([-t[1], t[0]]) * (1 if t[0] > 0 else -1)
+    lum = result.image.astype(np.float32).mean(-1)
+    inside = cv2.erode((result.mask > 127).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+
+    def level(offset):
+        pts = np.round(a + np.outer(np.linspace(0.2, 0.8, 200), b - a) + normal * offset).astype(int)
+        pts = pts[(pts[:, 0] >= 0) & (pts[:, 0] < rgb.shape[1]) & (pts[:, 1] >= 0) & (pts[:, 1] < rgb.shape[0])]
+        pts = pts[inside[pts[:, 1], pts[:, 0]]]
+        assert len(pts) > 20
+        return lum[pts[:, 1], pts[:, 0]].mean()
+
+    prof = np.array([level(o) for o in range(-30, 9)])
+    k = int(np.argmin(prof))
+    dip = min(prof[:k + 1].max() - prof[k], prof[k:].max() - prof[k])  # down, then up again
+    assert dip < 6, (dip, prof.round())

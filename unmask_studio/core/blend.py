@@ -49,7 +49,8 @@ def to_crop(image: np.ndarray, matrix: np.ndarray, size: int, interp=cv2.INTER_L
 
 
 def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_roi: np.ndarray,
-               roi: tuple[int, int, int, int], grain_seed: int | None = 0, skin_detail: bool = False) -> None:
+               roi: tuple[int, int, int, int], grain_seed: int | None = 0, skin_detail: bool = False,
+               ramp: int | None = None) -> None:
     """Blend ``crop`` (aligned, already composited) into ``image`` *in place* through ``alpha_roi``
     (float 0..1 over ``roi`` = crop_roi(matrix, ...)). Pixels with alpha == 0 are not written.
 
@@ -68,10 +69,10 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
     inv[:, 2] -= [x0, y0]
     roi_size = (x1 - x0, y1 - y0)
     warped = cv2.warpAffine(crop, inv, roi_size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    # Keep blending inside the crop, fading out over EDGE_RAMP crop pixels where the crop ends: mask
+    # Keep blending inside the crop, fading out over ``ramp`` (EDGE_RAMP) crop pixels where it ends: mask
     # that runs on past the crop has already been filled by ``fill_outside_crop``, and the two fills
     # cross-fade over the band instead of meeting at a straight seam.
-    a = alpha_roi.astype(np.float32) * cv2.warpAffine(edge_ramp(size), inv, roi_size, flags=cv2.INTER_LINEAR,
+    a = alpha_roi.astype(np.float32) * cv2.warpAffine(edge_ramp(size, ramp), inv, roi_size, flags=cv2.INTER_LINEAR,
                                                       borderMode=cv2.BORDER_CONSTANT)
     region = image[y0:y1, x0:x1]
     orig = region.astype(np.float32)
@@ -88,10 +89,11 @@ def paste_back(image: np.ndarray, crop: np.ndarray, matrix: np.ndarray, alpha_ro
 EDGE_RAMP = 12  # crop pixels over which a pasted crop fades out at its border
 
 
-def edge_ramp(size: int) -> np.ndarray:
-    """Crop-size weight: 0 at the crop's border rising to 1 at EDGE_RAMP pixels in (a linear ramp)."""
+def edge_ramp(size: int, width: int | None = None) -> np.ndarray:
+    """Crop-size weight: 0 at the crop's border rising to 1 at ``width`` (EDGE_RAMP) pixels in (a
+    linear ramp)."""
     d = np.minimum(np.arange(size, dtype=np.float32) + 0.5, size - 0.5 - np.arange(size, dtype=np.float32))
-    r = np.clip((d - 1) / EDGE_RAMP, 0, 1)
+    r = np.clip((d - 1) / (width or EDGE_RAMP), 0, 1)
     return np.minimum(r[:, None], r[None, :])
 
 

@@ -39,6 +39,7 @@ GRAIN_BELOW_SCALE = 0.67  # add grain when the crop is enlarged 1.5x or more to 
 MIN_ZOOM = 0.5
 REACH_SHIFT = 0.25  # the window's centre sits this many crop sides below the face's crop centre
 FRAME_MARGIN = 10  # crop pixels kept between the covering and the widened crop's edge
+WIDE_FADE = 36  # crop pixels over which a face's crop fades into its wide pass (blend.EDGE_RAMP elsewhere)
 STRAP_ZOOM = 2  # straps are traced at this many times the segmenter crop's resolution
 MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
 EAR_MESH_POINTS = (234, 454)  # face mesh: the face's outline at ear height, left and right
@@ -287,12 +288,16 @@ class Engine:
             if cancel():
                 raise Cancelled()
             progress(MODEL_SHARE + (1 - MODEL_SHARE) * n / len(todo), f"Pasting back face {n + 1} of {len(todo)}")
-            layers = [(wide[i], wide_out[i], w_own[i])] if i in wide_out else []
-            for M, crop, only in layers + [(faces[i].matrix, results[i].crop_output, None)]:
+            # Over a wide pass the face's crop fades out over WIDE_FADE: both sides of the band are the
+            # model's fills of the same region, and a short fade showed where they differ as a
+            # straight band (a gaiter running off the photo under the chin, real_masked/160).
+            layers = [(wide[i], wide_out[i], w_own[i], None)] if i in wide_out else []
+            own_fade = WIDE_FADE if i in wide_out else None
+            for M, crop, only, fade in layers + [(faces[i].matrix, results[i].crop_output, None, own_fade)]:
                 roi = blend.crop_roi(M, S, mask.shape)
                 blend.paste_back(out, crop, M, self._alpha(mask, M, roi, only), roi,
                                  grain_seed=i if self._needs_grain(M) else None,
-                                 skin_detail=self.options.skin_detail)
+                                 skin_detail=self.options.skin_detail, ramp=fade)
             results[i].crop_matrix = wide.get(i) if i in wide_out else (faces[i].matrix if i in varied else None)
         for r, f in zip(results, given):
             r.face = f  # the caller's face, not its varied view
@@ -327,12 +332,14 @@ class Engine:
 
     def _around_restored(self, rgb, mask, tight, wide, restored) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The wide crop with the face's restored crop already in it; its hole: the face's own covering
-        outside the face crop's fully weighted core (its fading band included, so that the two fills
-        overlap); and the face's own covering in the wide crop (what the wide crop may paste over)."""
+        outside the face crop's fully weighted core (its WIDE_FADE band included, so that the two fills
+        overlap where one fades into the other); and the face's own covering in the wide crop (what
+        the wide crop may paste over)."""
         S = self.crop_size
         crop = blend.to_crop(rgb, wide, S)
         T = (np.vstack([wide, [0, 0, 1]]) @ np.vstack([cv2.invertAffineTransform(tight), [0, 0, 1]]))[:2]
-        core = cv2.warpAffine(blend.edge_ramp(S), T, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.999
+        core = cv2.warpAffine(blend.edge_ramp(S, WIDE_FADE), T, (S, S), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT) > 0.999
         own = _touching(self._hole(mask, wide) > 0, _box_in(T, OWN_ZONE))
         face = cv2.warpAffine(restored, T, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         crop[core & own] = face[core & own]
