@@ -13,7 +13,7 @@ SPEC = json.loads((models_dir() / "contract.json").read_text())
 S = SPEC["crop_size"]
 
 
-@pytest.mark.parametrize("name", ["segmenter", "inpainter"])
+@pytest.mark.parametrize("name", ["segmenter", "inpainter", "reference_inpainter"])
 def test_model_matches_contract(name):
     import onnx
 
@@ -56,10 +56,13 @@ def test_training_side_pins_the_same_contract():
         assert contract()[key] == value, key
 
 
-def test_optional_reference_inputs_default_to_absent():
+@pytest.mark.parametrize("name", ["inpainter", "reference_inpainter"])
+def test_optional_reference_inputs_default_to_absent(name):
     """Callers that know nothing of the reference photo get the no-reference fill (zeros fed for the
     contract's optional inputs), identical to passing the zeros explicitly."""
-    spec = SPEC["inpainter"]["inputs"]
+    if name not in SPEC:
+        pytest.skip(f"no {name} in contract.json")
+    spec = SPEC[name]["inputs"]
     optional = [k for k, v in spec.items() if v.get("optional")]
     if not optional:
         pytest.skip("this inpainter has no optional inputs")
@@ -67,7 +70,7 @@ def test_optional_reference_inputs_default_to_absent():
     img = rng.random((2, 3, S, S), dtype=np.float32)
     mask = np.zeros((2, 1, S, S), np.float32)
     mask[:, :, S // 2:, S // 4:3 * S // 4] = 1
-    model = OnnxModel("inpainter")
+    model = OnnxModel(name)
     plain = model(image=img * (1 - mask), mask=mask)
     zeros = {k: np.zeros((2, *spec[k]["shape"][1:]), np.float32) for k in optional}
     assert np.array_equal(plain, model(image=img * (1 - mask), mask=mask, **zeros))

@@ -37,6 +37,24 @@ CONTRACT = {
         "outputs": {"output": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
                                "meaning": "raw prediction; composite with the mask yourself"}},
     },
+    # Faces with a reference photo (training.train_refine, exported with --refine-run): softer than the
+    # inpainter without one, so the app uses it only for those faces (core/pipeline.py).
+    "reference_inpainter": {
+        "file": "inpainter_reference.onnx",
+        "inputs": {"image": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                             "layout": "RGB"},
+                   "mask": {"shape": ["N", 1, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                            "meaning": "1 = pixel to fill"},
+                   "reference": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                                 "layout": "RGB", "optional": True,
+                                 "meaning": "another photo of the same person aligned to this crop; zeros "
+                                            "when there is none"},
+                   "reference_mask": {"shape": ["N", 1, CROP_SIZE, CROP_SIZE], "range": [0, 1],
+                                      "dtype": "float32", "optional": True,
+                                      "meaning": "1 = reference pixel; all 0 = no reference"}},
+        "outputs": {"output": {"shape": ["N", 3, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
+                               "meaning": "raw prediction; composite with the mask yourself"}},
+    },
     "segmenter": {
         "file": "segmenter.onnx",
         # The segmenter sees a looser crop than the inpainter (masks hang below the chin): loose pixel =

@@ -115,6 +115,7 @@ class Engine:
         self._models_dir = models_dir
         self._segmenter: OnnxModel | None = None
         self._inpainter: OnnxModel | None = None
+        self._reference_inpainter: OnnxModel | None = None
         self.crop_size = int(contract(models_dir)["crop_size"])
 
     # Lazy: the CLI's --help and the editor's start-up should not pay for model loading.
@@ -135,6 +136,23 @@ class Engine:
         if self._inpainter is None:
             self._inpainter = OnnxModel("inpainter", self._models_dir, self.options.threads)
         return self._inpainter
+
+    @property
+    def reference_inpainter(self) -> OnnxModel | None:
+        """The model for faces that have a reference photo: the inpainter itself when it takes one,
+        else the separate ``reference_inpainter`` of contract.json (a 256² two-stage model that is
+        softer than the shipped inpainter without a reference, so it only fills faces with one),
+        else None (references are then ignored)."""
+        if "reference" in self.inpainter.spec["inputs"]:
+            return self.inpainter
+        if self._reference_inpainter is None and "reference_inpainter" in contract(self._models_dir):
+            self._reference_inpainter = OnnxModel("reference_inpainter", self._models_dir, self.options.threads)
+        return self._reference_inpainter
+
+    @property
+    def takes_references(self) -> bool:
+        """Whether a reference photo changes a face's fill."""
+        return self.reference_inpainter is not None
 
     def lane(self) -> "Engine":
         """An engine for a second batch lane: its own face finder (which shares the process's MediaPipe
@@ -311,24 +329,33 @@ class Engine:
         return maskops.grow((m > 64).astype(np.float32), 1)
 
     def _restore(self, results, todo, crops, holes, references, progress, cancel, share) -> None:
-        """Run the inpainter on crops ``todo`` in batches; composited crops into ``results``."""
+        """Run the inpainter on crops ``todo`` in batches; composited crops into ``results``. Faces with a
+        reference go to ``reference_inpainter`` (a separate call when that is another model)."""
         o, S = self.options, self.crop_size
         for i0 in range(0, len(todo), o.batch_faces):
             if cancel():
                 raise Cancelled()
-            idx = todo[i0:i0 + o.batch_faces]
-            x = np.stack([crops[i] for i in idx]).astype(np.float32).transpose(0, 3, 1, 2) / 255
-            m = np.stack([holes[i] for i in idx])[:, None]
-            feed = {"image": x * (1 - m), "mask": m}
-            if "reference" in self.inpainter.spec["inputs"]:  # models before the reference stage lack it
-                feed["reference"], feed["reference_mask"] = reference_inputs(
-                    [(references or {}).get(i) for i in idx], S)
-            pred = self.inpainter(**feed)
-            comp = x * (1 - m) + pred * m
-            for k, i in enumerate(idx):
-                results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
+            batch = todo[i0:i0 + o.batch_faces]
+            with_ref = [i for i in batch if (references or {}).get(i) is not None]
+            model_ref = self.reference_inpainter if with_ref else None
+            groups = [(self.inpainter, batch)] if model_ref is None or model_ref is self.inpainter else \
+                [(self.inpainter, [i for i in batch if i not in with_ref]), (model_ref, with_ref)]
+            for model, idx in groups:
+                if not idx:
+                    continue
+                x = np.stack([crops[i] for i in idx]).astype(np.float32).transpose(0, 3, 1, 2) / 255
+                m = np.stack([holes[i] for i in idx])[:, None]
+                feed = {"image": x * (1 - m), "mask": m}
+                if "reference" in model.spec["inputs"]:  # models before the reference stage lack it
+                    feed["reference"], feed["reference_mask"] = reference_inputs(
+                        [(references or {}).get(i) for i in idx], S)
+                comp = x * (1 - m) + model(**feed) * m
+                for k, i in enumerate(idx):
+                    results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0,
+                                                     255).astype(np.uint8)
             if share:
-                progress(share * (i0 + len(idx)) / max(1, len(todo)), f"Restored {i0 + len(idx)} of {len(todo)} faces")
+                done = i0 + len(batch)
+                progress(share * done / max(1, len(todo)), f"Restored {done} of {len(todo)} faces")
 
     def _around_restored(self, rgb, mask, tight, wide, restored) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The wide crop with the face's restored crop already in it; its hole: the face's own covering
