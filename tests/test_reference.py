@@ -82,3 +82,16 @@ def test_engine_uses_a_reference_only_for_its_face(engine, pair_107):
     assert changed.any()
     near = cv2.dilate(plain.mask, np.ones((41, 41), np.uint8)) > 0
     assert not changed[~near].any()  # only the face's removal mask (and its soft edge) moves
+
+
+def test_batch_lanes_share_one_reference_model(engine):
+    """A second batch lane uses the same ONNX sessions, the reference model included (loaded once, by
+    whichever lane needs it first), not a second copy of a 23 MB model per lane."""
+    if not engine.takes_references:
+        pytest.skip("no model takes a reference")
+    from unmask_studio.core.pipeline import Engine
+
+    first = Engine()
+    twin = first.lane()
+    assert twin.reference_inpainter is first.reference_inpainter is not None
+    assert twin.inpainter is first.inpainter

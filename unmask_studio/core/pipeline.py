@@ -116,6 +116,7 @@ class Engine:
         self._segmenter: OnnxModel | None = None
         self._inpainter: OnnxModel | None = None
         self._reference_inpainter: OnnxModel | None = None
+        self._lane_of: Engine | None = None
         self.crop_size = int(contract(models_dir)["crop_size"])
 
     # Lazy: the CLI's --help and the editor's start-up should not pay for model loading.
@@ -145,6 +146,8 @@ class Engine:
         else None (references are then ignored)."""
         if "reference" in self.inpainter.spec["inputs"]:
             return self.inpainter
+        if self._lane_of is not None:
+            return self._lane_of.reference_inpainter
         if self._reference_inpainter is None and "reference_inpainter" in contract(self._models_dir):
             self._reference_inpainter = OnnxModel("reference_inpainter", self._models_dir, self.options.threads)
         return self._reference_inpainter
@@ -159,6 +162,7 @@ class Engine:
         graphs under their lock, see faces._Graphs) and the same ONNX sessions (thread-safe)."""
         twin = Engine(self.options, FaceFinder(), self._models_dir)
         twin._segmenter, twin._inpainter = self.segmenter, self.inpainter
+        twin._lane_of = self  # the reference model too, loaded by whichever lane first needs it
         return twin
 
     def warm_up(self) -> None:
