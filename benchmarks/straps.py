@@ -152,7 +152,8 @@ def main(argv=None) -> int:
     # MaskedFace-Net as benchmarks/segmenter.py measures it: the mask not grown (its labels hug the mask)
     raw_off, raw_on = Engine(Options(grow_px=0, find_straps=False)), Engine(Options(grow_px=0))
     keep: list = []
-    result = {"maskedface_heldout": maskedface(raw_off, raw_on, args.limit), "celeba_val_bare": bare(off, on, args.limit),
+    result = {"maskedface_heldout": maskedface(raw_off, raw_on, args.limit),
+              "celeba_val_bare": bare(off, on, args.limit),
               "real_masked": scenes(off, on, "real_masked", args.limit, keep),
               "wild_dev": scenes(off, on, "wild_dev", args.limit, keep)}
     if args.sheet:
