@@ -5,7 +5,8 @@
 For each model: median and p90 milliseconds per call for one face (batch 1) and per face in a batch of
 4, with onnxruntime on 1 thread and on all cores, interleaved (so background load hits all alike).
 ``--compare`` adds other inpainter files (e.g. an int8 or bare-generator export) as rows measured in
-the same run. Target for the inpainter (issue #5): <= 150 ms per face at 256² on 2 cores.
+the same run; ``inpainter_reference.onnx`` (faces with a reference photo) is measured when present. Target
+for the inpainter (issue #5): <= 150 ms per face at 256² on 2 cores.
 Writes model_speed.json and model_speed.md to --out.
 """
 from __future__ import annotations
@@ -61,6 +62,8 @@ def main(argv=None) -> int:
     size = json.loads((args.models_dir / "contract.json").read_text())["crop_size"]
     cores = os.cpu_count() or 1
     files = {"segmenter": args.models_dir / "segmenter.onnx", "inpainter": args.models_dir / "inpainter.onnx"}
+    if (args.models_dir / "inpainter_reference.onnx").exists():  # faces given a reference photo
+        files["inpainter (reference)"] = args.models_dir / "inpainter_reference.onnx"
     files.update({f"inpainter ({p.name})": p for p in args.compare})
     cases = []
     for label, path in files.items():
