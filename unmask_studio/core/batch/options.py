@@ -48,9 +48,9 @@ class BatchOptions:
                                      help="use masks from DIR (same file stem; white = remove) instead of finding "
                                           "masks; a photo with no mask there is copied unchanged")
     reference: Path | None = _option(None, flag="--reference", metavar="PHOTO",
-                                     help="another photo of the same person without a mask, for every photo given: "
-                                          "the restored face takes their own mouth, nose, beard and skin from it "
-                                          "(it is used for each photo's largest face; see --reference-face)")
+                                     help="another photo of the same person without a mask, for every photo given "
+                                          "(for each photo's largest face; see --reference-face): that face is "
+                                          "filled by a second model that draws on it, nearer the person but softer")
     reference_face: int | None = _option(None, flag="--reference-face", metavar="N", range=(1, 999),
                                          help="the face a reference is for: faces are numbered 1, 2, 3... from left "
                                               "to right (by the centre of each face) (default: the largest face)")
