@@ -94,11 +94,10 @@ def scenes(off, on, folder, limit, keep) -> dict:
             "tracing_ms_per_photo": float(np.mean(times) * 1000) if times else 0.0}
 
 
-def sheet(keep, path: Path, n: int = 18, height: int = 240) -> list[str]:
-    """Input | added (red) | without | with, for the ``n`` photos with most pixels added."""
+def sheet(keep, path: Path, without: Engine, with_: Engine, n: int = 18, height: int = 240) -> list[str]:
+    """Input | added (red) | without | with, for the ``n`` photos with most pixels added (``without``
+    and ``with_``: engines with strap tracing off and on)."""
     rows, names = [], []
-    without = Engine(Options(find_straps=False))
-    with_ = Engine()
     for _, f, a, b in sorted(keep, key=lambda k: -k[0])[:n]:
         rgb = load_image(f).rgb
         faces = without.detect(rgb)
@@ -157,7 +156,7 @@ def main(argv=None) -> int:
               "real_masked": scenes(off, on, "real_masked", args.limit, keep),
               "wild_dev": scenes(off, on, "wild_dev", args.limit, keep)}
     if args.sheet:
-        result["sheet"] = {"path": args.sheet, "photos": sheet(keep, Path(args.sheet))}
+        result["sheet"] = {"path": args.sheet, "photos": sheet(keep, Path(args.sheet), off, on)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "straps.json").write_text(json.dumps(result, indent=1))

@@ -120,16 +120,17 @@ def transfer_detail(orig: np.ndarray, filled: np.ndarray, alpha: np.ndarray, see
     upper[(y0 + y1) // 2:] = False
     if upper.sum() >= 4 * PATCH * PATCH:
         ring = upper
-    band_o = high_band(_grey(orig))
+    grey_o = _grey(orig)
+    band_o = high_band(grey_o)
     rng = np.random.default_rng(seed)
-    patches = _candidate_patches(band_o, ring, rng, grey=_grey(orig))
+    patches = _candidate_patches(band_o, ring, rng, grey=grey_o)
     if not patches:
         return filled
     # Strength: the fine detail a σ = 1 px Laplacian of Gaussian sees (the measure of
     # benchmarks/detail.py) on the skin against the fill's;
     # independent textures add in quadrature, so the texture brings the difference.
     # Medians: hair, brows, an ear or a strap in the ring must not count as skin texture.
-    e_skin = float(np.median(fine_detail(_grey(orig))[ring]))
+    e_skin = float(np.median(fine_detail(grey_o)[ring]))
     e_fill = float(np.median(fine_detail(_grey(filled))[hole]))
     want = np.sqrt(max(0.0, e_skin ** 2 - e_fill ** 2))
     if want < 0.05:

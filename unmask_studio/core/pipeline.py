@@ -192,10 +192,13 @@ class Engine:
         """Image -> segmenter crop (2x3)."""
         return (self._tight_to_loose() @ np.vstack([face.matrix, [0, 0, 1]]))[:2]
 
+    def _in_segment_crop(self, x: float, y: float) -> tuple[float, float]:
+        """A point of the face crop's template, in segmenter-crop pixels."""
+        lx, ly, _ = self._tight_to_loose() @ np.array([x, y, 1.0])
+        return float(lx), float(ly)
+
     def _mouth_in_segment_crop(self) -> tuple[float, float]:
-        mx, my = contract(self._models_dir)["template_keypoints"]["mouth"]
-        x, y, _ = self._tight_to_loose() @ np.array([mx, my, 1.0])
-        return float(x), float(y)
+        return self._in_segment_crop(*contract(self._models_dir)["template_keypoints"]["mouth"])
 
     def segment(self, rgb: np.ndarray, faces: list[Face],
                 cancel: CancelFn = _never) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -233,7 +236,7 @@ class Engine:
         M = matrix * k
         crop = blend.to_crop(rgb, M, S * k)
         covering = cv2.resize(crop_mask.astype(np.float32), (S * k, S * k), interpolation=cv2.INTER_LINEAR) > 0.5
-        to_crop = lambda x, y: tuple(k * (loose[:2, :2] @ np.array([x, y]) + loose[:2, 2]))  # noqa: E731
+        to_crop = lambda x, y: tuple(k * v for v in self._in_segment_crop(x, y))  # noqa: E731
         if len(face.landmarks) == 468:  # the mesh's points at the sides of the face, ear height; the eyes
             in_crop = lambda i: M[:, :2] @ face.landmarks[i] + M[:, 2]  # noqa: E731
             ears = sorted(tuple(in_crop(i)) for i in EAR_MESH_POINTS)

@@ -60,6 +60,7 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
     lab[..., 1:] -= 128
     lab_l = lab[..., 0]
     cx = (ears[0][0] + ears[1][0]) / 2
+    busy = covering | thin  # not a strap's surroundings when judging its colour against them
     n, labels, stats, _ = cv2.connectedComponentsWithStats(thin.astype(np.uint8), connectivity=8)
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_AREA] < MIN_LENGTH * face_width:
@@ -73,7 +74,7 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
         if not touch.any():
             continue
         strap = _strap_along(comp, touch, lab_l[y:y + h, x:x + w], d, face_width, side=np.sign(x + w / 2 - cx))
-        if strap is not None and not _a_shadow(strap, lab[y:y + h, x:x + w], (covering | thin)[y:y + h, x:x + w]):
+        if strap is not None and not _a_shadow(strap, lab[y:y + h, x:x + w], busy[y:y + h, x:x + w]):
             out[y:y + h, x:x + w] |= strap
     return out
 
