@@ -47,7 +47,10 @@ class Runtime:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, rt._request_stop)
         if world > 1:  # every rank says so (rt.log is rank 0 only): shows all started, and their pids
-            print(f"rank {rank}/{world} joined ({backend}, {device}), pid {os.getpid()}", flush=True)
+            # One write, newline included: both ranks share torchrun's output, and with the line and its
+            # newline written separately (unbuffered stdout) the two announcements ran into one line.
+            sys.stdout.write(f"rank {rank}/{world} joined ({backend}, {device}), pid {os.getpid()}\n")
+            sys.stdout.flush()
         return rt
 
     def leave(self, code: int) -> int:
