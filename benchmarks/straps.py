@@ -1,16 +1,17 @@
-"""Ear loops and straps (core/straps.py): what strap tracing adds to the removal mask, measured with it
-off and on in the same run.
+"""A stage that adds to the removal mask, measured with it off and on in the same run: ear loops and
+straps (``--stage straps``, core/straps.py) or the covering completed by its colours (``--stage
+colour``, core/covering_colour.py).
 
-    python benchmarks/straps.py [--limit N] [--sheet docs/straps_sheet.jpg] [--out benchmarks/out]
+    python benchmarks/straps.py [--stage straps|colour] [--limit N] [--sheet docs/straps_sheet.jpg]
 
-- MaskedFace-Net held-out faces (pixel labels; the pasted masks have no loops, so everything added
-  there is a false strap: an ear's rim, hair, a bright disc of bokeh): IoU with and without (mask not
+- MaskedFace-Net held-out faces (pixel labels; the pasted masks have no loops, so every strap pixel
+  added there is false: an ear's rim, hair, a bright disc of bokeh): IoU with and without (mask not
   grown, as ``benchmarks/segmenter.py``), faces with pixels added, pixels per face, share labelled.
-- Bare faces (``celeba/val``): nothing may change (tracing only runs beside a covering already found).
+- Bare faces (``celeba/val``): nothing may change (both stages only run beside a covering found).
 - ``real_masked`` and ``wild_dev`` (no pixel labels): photos whose mask gained strap pixels, pixels
-  added per such photo, milliseconds tracing adds per photo.
-- ``--sheet``: the photos with the most strap pixels added, input | what was added (red) | output
-  without | output with: the way to judge it, since no labels exist for real straps.
+  added per such photo, milliseconds the stage adds per photo.
+- ``--sheet``: the photos with the most pixels added, input | what was added (red) | output
+  without | output with: the way to judge it, since real photos have no pixel labels.
 """
 from __future__ import annotations
 
@@ -32,11 +33,12 @@ from unmask_studio.core.io import load_image  # noqa: E402
 from unmask_studio.core.pipeline import Engine, Options  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+STAGES = {"straps": "find_straps", "colour": "complete_by_colour"}  # --stage -> its Options switch
 DATA = REPO.parent / "shared" / "data"
 
 
 def _masks(rgb, off: Engine, on: Engine):
-    """Removal masks without and with tracing, the faces, and the seconds tracing added."""
+    """Removal masks without and with the stage, the faces, and the seconds the stage added."""
     faces = off.detect(rgb)
     if not faces:
         return None, None, faces, 0.0
@@ -89,14 +91,14 @@ def scenes(off, on, folder, limit, keep) -> dict:
             gained += 1
             px.append(int(extra.sum()))
             keep.append((int(extra.sum()), f, a, b))
-    return {"photos": len(files), "photos_with_straps_added": gained,
+    return {"photos": len(files), "photos_with_pixels_added": gained,
             "pixels_added_per_such_photo": float(np.median(px)) if px else 0.0,
-            "tracing_ms_per_photo": float(np.mean(times) * 1000) if times else 0.0}
+            "stage_ms_per_photo": float(np.mean(times) * 1000) if times else 0.0}
 
 
 def sheet(keep, path: Path, without: Engine, with_: Engine, n: int = 18, height: int = 240) -> list[str]:
     """Input | added (red) | without | with, for the ``n`` photos with most pixels added (``without``
-    and ``with_``: engines with strap tracing off and on)."""
+    and ``with_``: engines with the stage off and on)."""
     rows, names = [], []
     for _, f, a, b in sorted(keep, key=lambda k: -k[0])[:n]:
         rgb = load_image(f).rgb
@@ -125,8 +127,8 @@ def sheet(keep, path: Path, without: Engine, with_: Engine, n: int = 18, height:
 
 def table(r: dict) -> str:
     m, b = r["maskedface_heldout"], r["celeba_val_bare"]
-    lines = ["| measure | value |", "|---|---|",
-             f"| MaskedFace-Net held-out IoU, tracing off / on ({m['faces']} faces) | "
+    lines = [f"| measure (stage: {r['stage']}) | value |", "|---|---|",
+             f"| MaskedFace-Net held-out IoU, stage off / on ({m['faces']} faces) | "
              f"{m['iou_without']:.4f} / {m['iou_with']:.4f} |",
              f"| MaskedFace-Net faces with pixels added; per face; share labelled covering | "
              f"{m['faces_with_pixels_added']}; {m['pixels_added_per_face']:.1f}; "
@@ -134,24 +136,26 @@ def table(r: dict) -> str:
              f"| celeba/val bare photos changed | {b['photos_changed']} of {b['photos']} |"]
     for k in ("real_masked", "wild_dev"):
         s = r[k]
-        lines.append(f"| {k}: photos with straps added | {s['photos_with_straps_added']} of {s['photos']} "
+        lines.append(f"| {k}: photos with pixels added | {s['photos_with_pixels_added']} of {s['photos']} "
                      f"(median {s['pixels_added_per_such_photo']:.0f} px) |")
-        lines.append(f"| {k}: ms tracing adds per photo (segment stage on minus off) | "
-                     f"{s['tracing_ms_per_photo']:.0f} |")
+        lines.append(f"| {k}: ms the stage adds per photo (segment stage on minus off) | "
+                     f"{s['stage_ms_per_photo']:.0f} |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", choices=sorted(STAGES), default="straps")
     ap.add_argument("--limit", type=int, default=0, help="photos per set (0 = all; celeba/val: 300)")
     ap.add_argument("--sheet", default="", help="write a before/after sheet of the biggest changes here")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "out"))
     args = ap.parse_args(argv)
-    off, on = Engine(Options(find_straps=False)), Engine(Options(find_straps=True))
+    switch = STAGES[args.stage]
+    off, on = Engine(Options(**{switch: False})), Engine(Options())
     # MaskedFace-Net as benchmarks/segmenter.py measures it: the mask not grown (its labels hug the mask)
-    raw_off, raw_on = Engine(Options(grow_px=0, find_straps=False)), Engine(Options(grow_px=0))
+    raw_off, raw_on = Engine(Options(grow_px=0, **{switch: False})), Engine(Options(grow_px=0))
     keep: list = []
-    result = {"maskedface_heldout": maskedface(raw_off, raw_on, args.limit),
+    result = {"stage": args.stage, "maskedface_heldout": maskedface(raw_off, raw_on, args.limit),
               "celeba_val_bare": bare(off, on, args.limit),
               "real_masked": scenes(off, on, "real_masked", args.limit, keep),
               "wild_dev": scenes(off, on, "wild_dev", args.limit, keep)}
@@ -159,8 +163,9 @@ def main(argv=None) -> int:
         result["sheet"] = {"path": args.sheet, "photos": sheet(keep, Path(args.sheet), off, on)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "straps.json").write_text(json.dumps(result, indent=1))
-    (out / "straps.md").write_text(table(result) + "\n")
+    name = "straps" if args.stage == "straps" else f"stage_{args.stage}"
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1))
+    (out / f"{name}.md").write_text(table(result) + "\n")
     print(table(result))
     return 0
 

@@ -17,7 +17,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from unmask_studio.core import blend, mask_refine, maskops, straps
+from unmask_studio.core import blend, covering_colour, mask_refine, maskops, straps
 from unmask_studio.core.faces import Face, FaceFinder, shared_finder
 from unmask_studio.core.onnx_models import OnnxModel, contract
 from unmask_studio.core.reference import Reference
@@ -41,6 +41,7 @@ REACH_SHIFT = 0.25  # the window's centre sits this many crop sides below the fa
 FRAME_MARGIN = 10  # crop pixels kept between the covering and the widened crop's edge
 WIDE_FADE = 36  # crop pixels over which a face's crop fades into its wide pass (blend.EDGE_RAMP elsewhere)
 STRAP_ZOOM = 2  # straps are traced at this many times the segmenter crop's resolution
+MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to learn colours
 MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
 EAR_MESH_POINTS = (234, 454)  # face mesh: the face's outline at ear height, left and right
 EAR_TEMPLATE_POINTS = ((34.08, 104.92), (219.67, 105.58))  # the same in the face crop's template
@@ -59,6 +60,7 @@ class Options:
     grow_px: float = 3.0  # grow (or shrink, negative) the detected covering, in crop pixels (of 256)
     snap_edges: bool = True  # move the found edge onto the covering's colour edge at full resolution
     find_straps: bool = True  # trace ear loops and straps beside a found covering (core/straps.py)
+    complete_by_colour: bool = True  # the rest of a found covering by its colours (core/covering_colour.py)
     feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
     min_face_px: int = 8  # faces smaller than this are left alone (wild_dev, 256 px web photos: 20 px
     # left 14 % of photos with no face, 12 px 6.0 %, 8 px 4.5 %; a 9 px rider's mask is removed cleanly,
@@ -210,8 +212,11 @@ class Engine:
             if cancel():
                 raise Cancelled()
             x = np.stack([blend.to_crop(rgb, M, S) for M in matrices[i:i + o.batch_faces]])
-            for prob in self.segmenter(image=x.astype(np.float32).transpose(0, 3, 1, 2) / 255)[:, 0]:
+            probs = self.segmenter(image=x.astype(np.float32).transpose(0, 3, 1, 2) / 255)[:, 0]
+            for j, prob in enumerate(probs):
                 m = maskops.keep_touching(maskops.clean(prob, o.threshold), self._mouth_in_segment_crop(), S * 0.12)
+                if o.complete_by_colour and m.any():
+                    m = self._complete_by_colour(x[j], m, faces[i + j], matrices[i + j])
                 crop_masks.append(maskops.grow(m, int(round(o.grow_px))))
         full = np.zeros(rgb.shape[:2], np.uint8)
         for face, M, m in zip(faces, matrices, crop_masks):
@@ -223,6 +228,17 @@ class Engine:
                 full[y0:y1, x0:x1] = mask_refine.snap_to_covering(
                     rgb[y0:y1, x0:x1], full[y0:y1, x0:x1], mask_refine.band_for_face(blend.crop_scale(M)))
         return full, crop_masks
+
+    def _complete_by_colour(self, crop: np.ndarray, found: np.ndarray, face: Face,
+                            matrix: np.ndarray) -> np.ndarray:
+        """The segmenter-crop mask ``found`` completed by the covering's colours inside the lower face
+        (core/covering_colour.py); unchanged without a face mesh or on a face too small to tell."""
+        if len(face.landmarks) != 468 or face.size < MIN_COLOUR_FACE_PX:
+            return found
+        mesh = face.landmarks @ matrix[:, :2].T + matrix[:, 2]
+        covering = found > 0.5
+        zone = covering_colour.lower_face_zone(found.shape, mesh, covering)
+        return covering_colour.complete_by_colour(crop, covering, zone).astype(found.dtype)
 
     def _add_straps(self, full: np.ndarray, rgb: np.ndarray, face: Face, matrix: np.ndarray,
                     crop_mask: np.ndarray) -> None:
