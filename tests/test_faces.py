@@ -152,3 +152,30 @@ def test_a_part_of_a_face_is_not_a_second_face():
 
     faces = shared_finder().find(load_image(data_path("real_masked", "035.webp")).rgb)
     assert len(faces) == 1, [f.box for f in faces]
+
+
+def test_close_ups_cut_at_the_brow_and_chin_are_found_by_the_mesh():
+    """mask_presence: 65 of 1,505 masked close-ups had no face found, even with the grey border: the
+    face runs past the frame at the brow. The face mesh, shown the photo as a face whose forehead
+    continues past the top, finds these (each had no face before), and the covering is found on them."""
+    from unmask_studio.core.io import load_image
+    from unmask_studio.core.pipeline import Engine
+
+    engine = Engine()
+    for name in ("0249", "0566", "0639"):
+        rgb = load_image(data_path("mask_presence", "with_mask", f"{name}.webp")).rgb
+        faces = engine.detect(rgb)
+        assert len(faces) == 1 and len(faces[0].landmarks) == 468, name
+        assert engine.segment(rgb, faces)[0].any(), name
+
+
+def test_a_mask_alone_is_not_a_close_up_face():
+    """The close-up look runs on every photo where nothing was found: a mask without a face (the
+    MaskTheFace templates, on white or on their own transparency) must still give none."""
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    files = sorted(data_path("mask_templates", "templates").glob("*.png"))
+    assert len(files) > 10
+    found = {p.name: len(shared_finder().find(load_image(p).rgb)) for p in files}
+    assert not any(found.values()), found

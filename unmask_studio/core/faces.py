@@ -36,6 +36,11 @@ MESH_CONTEXT = (1.8, 1.35, 2.6)  # crop side / face box side, tried in turn
 CF_SIDES = (320, 640)  # CenterFace runs on the photo resized to these longest sides (320: large
 # faces, which it misses at higher resolution; 640: faces down to ~15 px in a 1024 px photo)
 FRAME_PAD = 0.35  # border added around a photo where no face was found, as a share of its longest side
+# A photo where nothing was found may itself be a masked close-up cut at the brow and chin: the face
+# mesh is tried on the photo framed as a face whose forehead (and chin) run past the frame. Boxes as
+# shares of the photo's width and height (x0, y0, x1, y1), tried in turn; the mesh must confirm one.
+CLOSE_UP_BOXES = ((0, 0, 1, 1), (0, -0.3, 1, 1.1), (-0.15, -0.5, 1.15, 1.2), (0.1, -0.2, 0.9, 0.9))
+CLOSE_UP_SCORE = 0.5  # the score such a face is given (no detector scored it)
 CF_MIN = 0.4  # CenterFace score to consider a box at all
 CF_SURE = 0.7  # ... and to keep it without the face mesh or BlazeFace confirming it
 
@@ -315,7 +320,21 @@ class FaceFinder:
             if lm is None and not det.sure:
                 continue  # a weak CenterFace box nothing else confirms: a texture, not a face
             faces.append(self.face_from(det.box, det.score, lm if lm is not None else det.keypoints))
-        return faces
+        return faces or self.close_up(rgb)
+
+    def close_up(self, rgb: np.ndarray) -> list[Face]:
+        """The photo as one masked close-up cut at the brow and chin (mask_presence: 65 of 1,505 such
+        photos had no face found, even with the grey border of ``_framed_out``): the detectors need
+        the whole head, but the face mesh, shown the photo with its forehead continuing past the top,
+        finds the eyes and the face's outline. [] unless the mesh confirms one framing."""
+        h, w = rgb.shape[:2]
+        for fx0, fy0, fx1, fy1 in CLOSE_UP_BOXES:
+            lm = self.landmarks(rgb, np.array([fx0 * w, fy0 * h, fx1 * w, fy1 * h], np.float64))
+            if lm is not None:
+                (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
+                box = (max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1))
+                return [self.face_from(box, CLOSE_UP_SCORE, lm)]
+        return []
 
     def face_from(self, box, score, landmarks, manual=False) -> Face:
         return Face(tuple(int(round(v)) for v in box), score, landmarks, self.align(landmarks), manual)
