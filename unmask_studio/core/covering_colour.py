@@ -32,6 +32,7 @@ MIN_BEYOND_PX = 12  # a piece must reach this many pixels beyond that rim to cou
 SURE_SHRINK_PX = 3  # the found covering minus this rim is certainly covering; its rim only probably
 MAX_GAIN = 0.6  # adding more than this share of the found area is a leak into hair or clothes: refuse
 ITERATIONS = 3
+RNG_SEED = 1
 
 
 def lower_face_zone(shape: tuple[int, int], mesh: np.ndarray, covering: np.ndarray | None = None) -> np.ndarray:
@@ -93,6 +94,9 @@ def complete_by_colour(crop: np.ndarray, covering: np.ndarray, zone: np.ndarray)
     x0, x1 = max(0, xs.min() - pad), min(covering.shape[1], xs.max() + pad + 1)
     sub = np.ascontiguousarray(labels[y0:y1, x0:x1])
     bgr = np.ascontiguousarray(crop[y0:y1, x0:x1, ::-1])
+    # GrabCut seeds its colour models by k-means on OpenCV's per-thread generator: fix it, or the same
+    # photo gives another mask on its next run.
+    cv2.setRNGSeed(RNG_SEED)
     try:
         cv2.grabCut(bgr, sub, None, np.zeros((1, 65)), np.zeros((1, 65)), ITERATIONS, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # too few pixels of one kind to fit its colour model: keep what was found

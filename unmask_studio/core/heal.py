@@ -80,6 +80,7 @@ def _kmeans(pixels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         pixels = pixels[np.random.default_rng(0).choice(len(pixels), 4000, replace=False)]
     k = min(k, len(pixels))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)  # k-means++ draws from OpenCV's per-thread generator: the same stroke, the same fill
     _, labels, centres = cv2.kmeans(np.ascontiguousarray(pixels), k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
     return centres, np.bincount(labels.ravel(), minlength=k) / len(labels)
 
