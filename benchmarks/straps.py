@@ -33,7 +33,7 @@ from unmask_studio.core.io import load_image  # noqa: E402
 from unmask_studio.core.pipeline import Engine, Options  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = {"straps": "find_straps", "colour": "complete_by_colour"}  # --stage -> its Options switch
+STAGES = {"straps": "find_straps", "colour": "complete_by_colour", "flip": "flip_segment"}  # --stage -> its Options switch
 DATA = REPO.parent / "shared" / "data"
 
 

@@ -112,3 +112,21 @@ def test_the_engine_is_repeatable_on_a_real_photo(both):
     first, second = on.run(rgb), on.run(rgb)
     assert (first.mask == second.mask).all()
     assert (first.image == second.image).all()
+
+
+def test_the_mirror_image_finds_the_far_side_of_a_turned_face():
+    """real_masked/115: a black mask on a face turned to the right. The segmenter stopped short of the
+    mask's far side towards the ear (409 dark pixels of it left in the lower face); on the crop's mirror
+    image it finds that side, and what it adds there counts."""
+    off, on = Engine(Options(flip_segment=False)), Engine()
+    rgb = load_image(data_path("real_masked", "115.webp")).rgb
+    faces = off.detect(rgb)
+    face = max(faces, key=lambda f: f.size)
+    lower = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(lower, [np.round(face.landmarks[list(FACE_OVAL_MESH_POINTS)]).astype(np.int32)], 1)
+    lower[:int(face.landmarks[1][1])] = 0
+    dark = (cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] < 60) & (lower > 0)
+    before = int((dark & (off.segment(rgb, faces)[0] < 128)).sum())
+    after = int((dark & (on.segment(rgb, faces)[0] < 128)).sum())
+    assert before > 300
+    assert after < 0.1 * before, (before, after)

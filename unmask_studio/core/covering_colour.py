@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from unmask_studio.core import maskops
+
 # Face mesh (MediaPipe, 468 points): the face's outline, in order round the face.
 FACE_OVAL_MESH_POINTS = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
                          400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54,
@@ -108,14 +110,8 @@ def complete_by_colour(crop: np.ndarray, covering: np.ndarray, zone: np.ndarray)
     joined = np.zeros(n, bool)
     joined[np.unique(parts[covering & fg])] = True
     joined[0] = False
-    added = joined[parts] & ~covering
     # Keep the pieces that reach beyond the edge's rim (a print's lower half, a side panel, a loop).
-    k = 2 * RIM_PX + 1
-    beyond = added & ~(cv2.dilate(covering.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0)
-    n, parts = cv2.connectedComponents(added.astype(np.uint8), connectivity=8)
-    reach = np.bincount(parts[beyond], minlength=n)
-    reach[0] = 0
-    added = (reach >= MIN_BEYOND_PX)[parts]
+    added = maskops.pieces_beyond_rim(covering, joined[parts], RIM_PX, MIN_BEYOND_PX)
     if added.sum() > MAX_GAIN * covering.sum():
         return covering.copy()
     return covering | added

@@ -110,5 +110,17 @@ def keep_touching(mask: np.ndarray, point: tuple[float, float], radius: float) -
     return np.where(keep[labels], mask, 0).astype(mask.dtype)
 
 
+def pieces_beyond_rim(found: np.ndarray, grown: np.ndarray, rim_px: int, min_beyond: int) -> np.ndarray:
+    """The pieces of ``grown`` outside ``found`` (both bool) that reach at least ``min_beyond`` pixels
+    beyond a ``rim_px`` rim around ``found``: a missed part of a covering, not its edge moved by a
+    pixel or two (which the full-resolution edge snap decides). Bool, not including ``found``."""
+    added = grown & ~found
+    beyond = added & ~(grow(found.astype(np.uint8), rim_px) > 0)
+    n, parts = cv2.connectedComponents(added.astype(np.uint8), connectivity=8)
+    reach = np.bincount(parts[beyond], minlength=n)
+    reach[0] = 0
+    return (reach >= min_beyond)[parts]
+
+
 def invert(mask: np.ndarray) -> np.ndarray:
     return (255 - mask) if mask.dtype == np.uint8 else (1.0 - mask)
