@@ -106,12 +106,8 @@ def complete_by_colour(crop: np.ndarray, covering: np.ndarray, zone: np.ndarray)
     fg = np.zeros_like(covering)
     fg[y0:y1, x0:x1] = (sub == cv2.GC_FGD) | (sub == cv2.GC_PR_FGD)
     fg &= zone | covering
-    n, parts = cv2.connectedComponents(fg.astype(np.uint8), connectivity=8)
-    joined = np.zeros(n, bool)
-    joined[np.unique(parts[covering & fg])] = True
-    joined[0] = False
     # Keep the pieces that reach beyond the edge's rim (a print's lower half, a side panel, a loop).
-    added = maskops.pieces_beyond_rim(covering, joined[parts], RIM_PX, MIN_BEYOND_PX)
+    added = maskops.pieces_beyond_rim(covering, maskops.joined_to(fg, covering), RIM_PX, MIN_BEYOND_PX)
     if added.sum() > MAX_GAIN * covering.sum():
         return covering.copy()
     return covering | added

@@ -110,6 +110,15 @@ def keep_touching(mask: np.ndarray, point: tuple[float, float], radius: float) -
     return np.where(keep[labels], mask, 0).astype(mask.dtype)
 
 
+def joined_to(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (bool) that overlap ``seed`` (bool), as a bool mask."""
+    n, parts = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    joined = np.zeros(n, bool)
+    joined[np.unique(parts[seed & mask])] = True
+    joined[0] = False
+    return joined[parts]
+
+
 def pieces_beyond_rim(found: np.ndarray, grown: np.ndarray, rim_px: int, min_beyond: int) -> np.ndarray:
     """The pieces of ``grown`` outside ``found`` (both bool) that reach at least ``min_beyond`` pixels
     beyond a ``rim_px`` rim around ``found``: a missed part of a covering, not its edge moved by a

@@ -261,11 +261,8 @@ class Engine:
             return found
         both = (maskops.clean(np.maximum(prob, mirrored), self.options.threshold) > 0.5) & (zone | (found > 0.5))
         both[:int(np.argmax((found > 0.5).any(1)))] = False  # nor above its top: the eyes are there
-        n, parts = cv2.connectedComponents(both.astype(np.uint8), connectivity=8)
-        joined = np.zeros(n, bool)
-        joined[np.unique(parts[(found > 0.5) & both])] = True
-        joined[0] = False
-        more = maskops.pieces_beyond_rim(found > 0.5, joined[parts], FLIP_RIM_PX, FLIP_MIN_BEYOND_PX)
+        joined = maskops.joined_to(both, found > 0.5)
+        more = maskops.pieces_beyond_rim(found > 0.5, joined, FLIP_RIM_PX, FLIP_MIN_BEYOND_PX)
         return np.maximum(found, more.astype(found.dtype))
 
     def _lower_face_zone(self, face: Face, matrix: np.ndarray, found: np.ndarray) -> np.ndarray | None:
