@@ -77,11 +77,10 @@ def both():
     return Engine(Options(complete_by_colour=False)), Engine()
 
 
-def test_the_engine_takes_a_respirators_lower_half(both):
-    """real_masked/069: a black sport respirator; the segmenter took its upper part and left ~38,000
-    dark pixels of it on the chin (below the nose, inside the face's outline)."""
-    off, on = both
-    rgb = load_image(data_path("real_masked", "069.webp")).rgb
+def _dark_lower_face_left(off, on, name):
+    """Dark pixels (L < 60) below the nose tip inside the largest face's mesh outline that the removal
+    mask leaves, with engine ``off`` and engine ``on``, on real_masked/``name``."""
+    rgb = load_image(data_path("real_masked", f"{name}.webp")).rgb
     faces = off.detect(rgb)
     face = max(faces, key=lambda f: f.size)
     assert len(face.landmarks) == 468
@@ -89,8 +88,13 @@ def test_the_engine_takes_a_respirators_lower_half(both):
     cv2.fillPoly(lower, [np.round(face.landmarks[list(FACE_OVAL_MESH_POINTS)]).astype(np.int32)], 1)
     lower[:int(face.landmarks[1][1])] = 0
     dark = (cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] < 60) & (lower > 0)
-    before = int((dark & (off.segment(rgb, faces)[0] < 128)).sum())
-    after = int((dark & (on.segment(rgb, faces)[0] < 128)).sum())
+    return tuple(int((dark & (e.segment(rgb, faces)[0] < 128)).sum()) for e in (off, on))
+
+
+def test_the_engine_takes_a_respirators_lower_half(both):
+    """real_masked/069: a black sport respirator; the segmenter took its upper part and left ~38,000
+    dark pixels of it on the chin (below the nose, inside the face's outline)."""
+    before, after = _dark_lower_face_left(*both, "069")
     assert before > 20000  # the miss this stage is for
     assert after < 0.02 * before, (before, after)
 
@@ -118,15 +122,6 @@ def test_the_mirror_image_finds_the_far_side_of_a_turned_face():
     """real_masked/115: a black mask on a face turned to the right. The segmenter stopped short of the
     mask's far side towards the ear (409 dark pixels of it left in the lower face); on the crop's mirror
     image it finds that side, and what it adds there counts."""
-    off, on = Engine(Options(flip_segment=False)), Engine()
-    rgb = load_image(data_path("real_masked", "115.webp")).rgb
-    faces = off.detect(rgb)
-    face = max(faces, key=lambda f: f.size)
-    lower = np.zeros(rgb.shape[:2], np.uint8)
-    cv2.fillPoly(lower, [np.round(face.landmarks[list(FACE_OVAL_MESH_POINTS)]).astype(np.int32)], 1)
-    lower[:int(face.landmarks[1][1])] = 0
-    dark = (cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] < 60) & (lower > 0)
-    before = int((dark & (off.segment(rgb, faces)[0] < 128)).sum())
-    after = int((dark & (on.segment(rgb, faces)[0] < 128)).sum())
+    before, after = _dark_lower_face_left(Engine(Options(flip_segment=False)), Engine(), "115")
     assert before > 300
     assert after < 0.1 * before, (before, after)

@@ -41,7 +41,8 @@ REACH_SHIFT = 0.25  # the window's centre sits this many crop sides below the fa
 FRAME_MARGIN = 10  # crop pixels kept between the covering and the widened crop's edge
 WIDE_FADE = 36  # crop pixels over which a face's crop fades into its wide pass (blend.EDGE_RAMP elsewhere)
 STRAP_ZOOM = 2  # straps are traced at this many times the segmenter crop's resolution
-FLIP_RIM_PX, FLIP_MIN_BEYOND_PX = 2, 12  # segmenter-crop px: what the mirror image adds must reach past
+FLIP_RIM_PX, FLIP_MIN_BEYOND_PX = 2, 12  # segmenter-crop px: what the mirror image adds must reach this far
+# (the second) past a rim this wide (the first) around the covering found
 MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to tell
 MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
 EAR_MESH_POINTS = (234, 454)  # face mesh: the face's outline at ear height, left and right
