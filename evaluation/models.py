@@ -5,13 +5,18 @@ import shutil
 from pathlib import Path
 
 
-def with_segmenter(onnx: str, tmp: Path) -> str:
-    """A models folder holding the shipped files with ``onnx`` as the segmenter."""
+def with_model(name: str, onnx: str | Path, tmp: Path) -> str:
+    """A models folder holding the shipped files with ``onnx`` as ``name`` (e.g. "inpainter")."""
     from unmask_studio.core.resources import models_dir
 
     for f in models_dir().iterdir():
         if f.is_file():
             (tmp / f.name).symlink_to(f.resolve())
-    (tmp / "segmenter.onnx").unlink()
-    shutil.copy(onnx, tmp / "segmenter.onnx")
+    (tmp / f"{name}.onnx").unlink()
+    shutil.copy(onnx, tmp / f"{name}.onnx")
     return str(tmp)
+
+
+def with_segmenter(onnx: str, tmp: Path) -> str:
+    """A models folder holding the shipped files with ``onnx`` as the segmenter."""
+    return with_model("segmenter", onnx, tmp)

@@ -212,14 +212,51 @@ def _shading(kind, fr: Frame, h, w, mask, rng) -> np.ndarray:
 
 def _ear_loops(canvas: np.ndarray, label: np.ndarray, poly: np.ndarray, lm: np.ndarray, fr: Frame, colour,
                rng) -> None:
-    """Draw thin loops from the mask's upper corners back towards the ears (they belong to the mask:
-    the label gets them too, so the segmenter learns to remove them)."""
-    thick = max(1, int(round(fr.scale * 0.012)))
-    for corner, cheek, sign in ((poly[0], lm[LEFT_CHEEK], -1), (poly[len(poly) // 2 - 1], lm[RIGHT_CHEEK], 1)):
-        ear = cheek + fr.u * sign * fr.scale * 0.15 - fr.v * fr.scale * 0.05
-        pts = _bezier(corner, (corner + ear) / 2 - fr.v * fr.scale * 0.05, ear, 10)
+    """A surgical mask's elastic loops, drawn whole (see ``_loop_round_ear``); they belong to the mask:
+    the label gets them too, so the segmenter learns to remove them."""
+    thick = max(1, int(round(fr.scale * rng.uniform(0.009, 0.016))))
+    _draw_loops(canvas, label, poly, lm, fr, colour, rng, thick)
+
+
+def _lower_corners(poly: np.ndarray, lm: np.ndarray, fr: Frame) -> tuple[np.ndarray, np.ndarray]:
+    """The outline's outermost points below the mouth on each side (where a loop's lower strand leaves)."""
+    along, down = (poly - fr.origin) @ fr.u, (poly - fr.origin) @ fr.v
+    low = down > (lm[MOUTH[0]] - fr.origin) @ fr.v
+    if low.sum() < 2:
+        low = down >= np.median(down)
+    idx = np.flatnonzero(low)
+    return poly[idx[int(np.argmin(along[idx]))]], poly[idx[int(np.argmax(along[idx]))]]
+
+
+def _draw_loops(canvas, label, poly, lm, fr: Frame, colour, rng, thick: int) -> None:
+    upper, lower = _corners(poly, fr), _lower_corners(poly, lm, fr)
+    yaw = _yaw(lm, fr)
+    for k, (cheek, sign) in enumerate(((lm[LEFT_CHEEK], -1), (lm[RIGHT_CHEEK], 1))):
+        if sign * yaw > 0.3:  # the far side of a turned head: that loop runs behind it, unseen
+            continue
+        _loop_round_ear(canvas, label, upper[k], lower[k], cheek, sign, sign * yaw, fr, colour, rng, thick)
+
+
+def _loop_round_ear(canvas, label, upper, lower, cheek, sign, turn, fr: Frame, colour, rng, thick) -> None:
+    """One ear loop as real photos show it: from the covering's upper corner over the cheek to the top of
+    the ear, round the back of the ear (over hair or background, most visible on the near side of a
+    turned head) and down past the lobe back to the covering's lower corner. Earlier data drew only the
+    first strand, stopping on the cheek, and the shipped segmenter left the rest on photos
+    (real_masked/010, 108, 185, 192)."""
+    out = fr.u * sign  # away from the face, in the photo
+    root = cheek + out * fr.scale * rng.uniform(0.02, 0.10)  # where the ear joins the head
+    ear_top = root - fr.v * fr.scale * rng.uniform(0.0, 0.15)
+    lobe = root + fr.v * fr.scale * rng.uniform(0.32, 0.50) + out * fr.scale * rng.uniform(0.0, 0.06)
+    behind = (ear_top + lobe) / 2 + out * fr.scale * rng.uniform(0.18, 0.32)  # the ear's back rim
+    strands = [_bezier(upper, (upper + ear_top) / 2 - fr.v * fr.scale * rng.uniform(0.0, 0.06), ear_top, 12)]
+    if turn < 0.1 and rng.random() < 0.75:  # the part behind the ear: hidden by the head when turned away
+        strands.append(_bezier(ear_top, behind - fr.v * fr.scale * 0.1, lobe, 14))
+    if rng.random() < 0.85:
+        strands.append(_bezier(lobe, (lobe + lower) / 2 + fr.v * fr.scale * rng.uniform(-0.02, 0.05), lower, 12))
+    col = tuple(float(c) for c in np.clip(np.asarray(colour, np.float64) * rng.uniform(0.85, 1.08), 0, 255))
+    for pts in strands:
         line = [np.round(pts * 16).astype(np.int32)]
-        cv2.polylines(canvas, line, False, tuple(float(c) for c in colour), thick, cv2.LINE_AA, shift=4)
+        cv2.polylines(canvas, line, False, col, thick, cv2.LINE_AA, shift=4)
         cv2.polylines(label, line, False, 1.0, thick + 1, cv2.LINE_AA, shift=4)
 
 
@@ -506,19 +543,25 @@ def _valve(img_layer, alpha, lm, fr: Frame, rng) -> None:
     np.maximum(alpha, disc, out=alpha)
 
 
-def _straps(canvas, label, corners, lm, fr: Frame, colour, rng, head: bool) -> None:
-    """Straps from the covering's side corners across the cheeks: ear loops to the ears, or (respirators)
-    two bands running back past the ears around the head. They belong to the covering: the label gets
-    them too, so the segmenter learns to remove them."""
-    thick = max(1, int(round(fr.scale * (rng.uniform(0.012, 0.02) if not head else rng.uniform(0.02, 0.035)))))
+def _straps(canvas, label, poly, lm, fr: Frame, colour, rng, head: bool) -> None:
+    """Straps from the covering's side corners: ear loops round the ears (``_draw_loops``), or
+    (respirators) two bands running back past the ear, one over it towards the crown and one under it
+    round the neck (real_masked/199). They belong to the covering: the label gets them too."""
+    if not head:
+        _draw_loops(canvas, label, poly, lm, fr, colour, rng,
+                    thick=max(1, int(round(fr.scale * rng.uniform(0.012, 0.02)))))
+        return
+    thick = max(1, int(round(fr.scale * rng.uniform(0.02, 0.035))))
     yaw = _yaw(lm, fr)
-    for corner, cheek, sign in ((corners[0], lm[LEFT_CHEEK], -1), (corners[1], lm[RIGHT_CHEEK], 1)):
+    upper, lower = _corners(poly, fr), _lower_corners(poly, lm, fr)
+    for k, (cheek, sign) in enumerate(((lm[LEFT_CHEEK], -1), (lm[RIGHT_CHEEK], 1))):
         if sign * yaw > 0.3:  # the far side of a turned head: that strap runs behind it, unseen
             continue
-        for level in ((-0.3, 0.1) if head else (rng.uniform(-0.12, 0.0),)):
-            end = cheek + fr.u * sign * fr.scale * (rng.uniform(0.05, 0.15) if not head else 0.4) \
-                + fr.v * fr.scale * level
-            pts = _bezier(corner, (corner + end) / 2 - fr.v * fr.scale * 0.04, end, 10)
+        out = fr.u * sign
+        ends = ((upper[k], cheek + out * fr.scale * rng.uniform(0.4, 0.8) - fr.v * fr.scale * rng.uniform(0.1, 0.4)),
+                (lower[k], cheek + out * fr.scale * rng.uniform(0.3, 0.7) + fr.v * fr.scale * rng.uniform(0.6, 1.0)))
+        for start, end in ends:
+            pts = _bezier(start, (start + end) / 2 - fr.v * fr.scale * 0.04, end, 12)
             line = [np.round(pts * 16).astype(np.int32)]
             cv2.polylines(canvas, line, False, tuple(float(c) for c in colour), thick, cv2.LINE_AA, shift=4)
             cv2.polylines(label, line, False, 1.0, thick + 1, cv2.LINE_AA, shift=4)
@@ -546,7 +589,7 @@ def _extra_layer(kind, img, loops, lm, fr: Frame, h, w, rng):
         sub = "surgical" if rng.random() < 0.6 else "cloth"
         layer = _colour_layer(sub, h, w, rng) * _shading(sub, fr, h, w, alpha, rng)[..., None]
         if rng.random() < 0.7:
-            _straps(img, loops, _corners(poly, fr), lm, fr, layer[alpha > 0.5].mean(0) if (alpha > 0.5).any()
+            _straps(img, loops, poly, lm, fr, layer[alpha > 0.5].mean(0) if (alpha > 0.5).any()
                     else (225, 225, 225), rng, head=False)
         return layer, alpha
     # sport / respirator: a mask shape set higher on the nose
@@ -563,7 +606,7 @@ def _extra_layer(kind, img, loops, lm, fr: Frame, h, w, rng):
             _valve(layer, alpha, lm, fr, rng)
         strap_colour = layer[alpha > 0.5].mean(0) if (alpha > 0.5).any() else (30, 30, 30)
         if rng.random() < 0.7:
-            _straps(img, loops, _corners(poly, fr), lm, fr, strap_colour, rng, head=False)
+            _straps(img, loops, poly, lm, fr, strap_colour, rng, head=False)
         return layer, alpha
     colour = [(235, 235, 230), (245, 245, 245), (40, 40, 45), (225, 215, 200), (120, 170, 215)][rng.integers(5)]
     layer = np.empty((h, w, 3), np.float32)
@@ -573,5 +616,5 @@ def _extra_layer(kind, img, loops, lm, fr: Frame, h, w, rng):
         _valve(layer, alpha, lm, fr, rng)
     if rng.random() < 0.8:
         band = [(240, 240, 240), (30, 30, 30), (60, 110, 200), (230, 200, 60)][rng.integers(4)]
-        _straps(img, loops, _corners(poly, fr), lm, fr, band, rng, head=True)
+        _straps(img, loops, poly, lm, fr, band, rng, head=True)
     return layer, alpha

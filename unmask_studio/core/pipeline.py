@@ -41,6 +41,8 @@ REACH_SHIFT = 0.25  # the window's centre sits this many crop sides below the fa
 FRAME_MARGIN = 10  # crop pixels kept between the covering and the widened crop's edge
 WIDE_FADE = 36  # crop pixels over which a face's crop fades into its wide pass (blend.EDGE_RAMP elsewhere)
 STRAP_ZOOM = 2  # straps are traced at this many times the segmenter crop's resolution
+STRAP_REACH = 1.4  # in a crop this many times the segmenter crop's width: on a turned face the near ear
+# sits at that crop's edge and the loop's run behind the ear or a respirator's band past it lies outside
 FLIP_RIM_PX, FLIP_MIN_BEYOND_PX = 2, 12  # segmenter-crop px: what the mirror image adds must reach this far
 # (the second) past a rim this wide (the first) around the covering found
 MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to tell
@@ -280,14 +282,17 @@ class Engine:
         """Trace the covering's ear loops and straps (core/straps.py) at twice the segmenter crop's
         resolution and add them to ``full``."""
         S, k = self.crop_size, STRAP_ZOOM
+        pad = int(round(S * k * (STRAP_REACH - 1) / 2))  # strap-crop pixels added on every side
         loose = self._tight_to_loose()
         width = loose[0, 0] * abs(EAR_TEMPLATE_POINTS[1][0] - EAR_TEMPLATE_POINTS[0][0])  # segmenter crop px
         if width / blend.crop_scale(matrix) < MIN_STRAP_FACE_PX:
             return
         M = matrix * k
-        crop = blend.to_crop(rgb, M, S * k)
-        covering = cv2.resize(crop_mask.astype(np.float32), (S * k, S * k), interpolation=cv2.INTER_LINEAR) > 0.5
-        to_crop = lambda x, y: tuple(k * v for v in self._in_segment_crop(x, y))  # noqa: E731
+        M[:, 2] += pad
+        crop = blend.to_crop(rgb, M, S * k + 2 * pad)
+        covering = np.pad(cv2.resize(crop_mask.astype(np.float32), (S * k, S * k),
+                                     interpolation=cv2.INTER_LINEAR) > 0.5, pad)
+        to_crop = lambda x, y: tuple(k * v + pad for v in self._in_segment_crop(x, y))  # noqa: E731
         if len(face.landmarks) == 468:  # the mesh's points at the sides of the face, ear height; the eyes
             in_crop = lambda i: M[:, :2] @ face.landmarks[i] + M[:, 2]  # noqa: E731
             ears = sorted(tuple(in_crop(i)) for i in EAR_MESH_POINTS)
@@ -298,7 +303,7 @@ class Engine:
             eyes = [to_crop(*kp["right_eye"]), to_crop(*kp["left_eye"])]
         found = straps.find_straps(crop, covering, ears, eyes, k * width)
         if found.any():
-            self.add_mask_to_image(full, found.astype(np.float32), M, S * k)
+            self.add_mask_to_image(full, found.astype(np.float32), M, S * k + 2 * pad)
 
     def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, matrix: np.ndarray,
                           size: int | None = None) -> None:
