@@ -31,6 +31,17 @@ def landmarks(split: str) -> tuple[list, np.ndarray]:
     return files, lms[ok]
 
 
+def mouth_gap(lms: np.ndarray) -> np.ndarray:
+    """How open each face's mouth is: the inner lips' distance (face mesh 13-14) over the eyes-to-chin
+    distance. CelebA: median 0.03; 37 % of faces above 0.05 (lips apart, mostly a smile with teeth)."""
+    eyes = lms[:, [33, 133, 362, 263]].mean(1)
+    scale = np.linalg.norm(lms[:, 152] - eyes, axis=1) + 1e-6
+    return np.linalg.norm(lms[:, 13] - lms[:, 14], axis=1) / scale
+
+
+CLOSED_MOUTH_GAP = 0.03
+
+
 def _subset(files, lms, limit):
     """``limit`` faces spread evenly over the split (celeba/val is ordered by head pose, so the first
     N would be nearly all profiles)."""

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from training import losses as L
-from training.data import InpaintSet
+from training.data import CLOSED_MOUTH_GAP, InpaintSet, mouth_gap
 from training.models import InpaintGenerator, PatchDiscriminator, n_params
 from training.paths import RUNS
 from training.checkpoint import append_log, ema_update, load_state, save_run, to_float
@@ -86,7 +86,22 @@ def arg_parser() -> argparse.ArgumentParser:
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--val-n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--closed-mouth-share", type=float, default=None, metavar="S",
+                    help="draw faces with closed lips this often (CelebA: about half; the rest smile with "
+                         "teeth, so the model drew a grin on every masked face; people wearing a mask mostly "
+                         "keep their lips closed). Default: every face once per epoch, as before")
     return ap
+
+
+def epoch_order(ds, seed: int, epoch: int, closed_share: float | None) -> np.ndarray:
+    """The faces of one epoch, in order: a permutation, or with ``closed_share`` a draw (same size, with
+    replacement) in which faces with closed lips make up that share. Fixed by (seed, epoch): resumable."""
+    rng = np.random.default_rng([seed, epoch])
+    if closed_share is None:
+        return rng.permutation(len(ds))
+    closed = mouth_gap(ds.lms) < CLOSED_MOUTH_GAP
+    p = np.where(closed, closed_share / max(closed.sum(), 1), (1 - closed_share) / max((~closed).sum(), 1))
+    return rng.choice(len(ds), size=len(ds), p=p / p.sum())
 
 
 def main(argv=None):
@@ -144,7 +159,7 @@ def main(argv=None):
     running: dict[str, float] = {}
     while step < args.steps:
         ds = InpaintSet("train", args.size, seed=args.seed, epoch=epoch)
-        order = np.random.default_rng([args.seed, epoch]).permutation(len(ds))
+        order = epoch_order(ds, args.seed, epoch, args.closed_mouth_share)
         order = order[:len(order) // rt.world * rt.world]  # equal shares: every rank makes the same steps
         order = order[rt.rank::rt.world]  # each process its own share, same order on resume
         if len(order) < args.batch:  # no step would ever be made: say so instead of looping forever
