@@ -48,9 +48,13 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
     if not covering.any() or face_width < 20:
         return out
     d = max(5, int(round(face_width * STRAP_WIDTH)) | 1)
-    thin = _thin_structures(crop, d) > CONTRAST
+    beside = _beside(covering, ears, face_width)
+    thin = np.zeros(covering.shape, bool)
+    for box in _side_boxes(beside, (ears[0][0] + ears[1][0]) / 2, margin=d + 4):
+        y0, y1, x0, x1 = box  # only where a strap may run: the top-hat over the whole crop cost 65 ms a face
+        thin[y0:y1, x0:x1] = _thin_structures(crop[y0:y1, x0:x1], d) > CONTRAST
     thin[covering] = False
-    thin &= _beside(covering, ears, face_width)
+    thin &= beside
     for ex, ey in eyes:
         cv2.circle(thin.view(np.uint8), (int(round(ex)), int(round(ey))), int(EYE_RADIUS * face_width), 0, -1)
     eye_y = max(ey for _, ey in eyes)
@@ -77,6 +81,19 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
         if strap is not None and not _a_shadow(strap, lab[y:y + h, x:x + w], busy[y:y + h, x:x + w]):
             out[y:y + h, x:x + w] |= strap
     return out
+
+
+def _side_boxes(zone: np.ndarray, cx: float, margin: int) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) around the part of ``zone`` on each side of column ``cx``, widened by ``margin``
+    (the top-hat's and the smoothing's reach, so what is computed inside a box equals the whole crop's)."""
+    h, w = zone.shape
+    boxes = []
+    for lo, hi in ((0, int(np.ceil(cx))), (int(np.ceil(cx)), w)):
+        ys, xs = np.nonzero(zone[:, lo:hi])
+        if len(ys):
+            boxes.append((max(0, ys.min() - margin), min(h, ys.max() + 1 + margin),
+                          max(0, lo + xs.min() - margin), min(w, lo + xs.max() + 1 + margin)))
+    return boxes
 
 
 def _a_shadow(strap: np.ndarray, lab: np.ndarray, busy: np.ndarray) -> bool:
