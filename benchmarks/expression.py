@@ -31,6 +31,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from skimage.metrics import peak_signal_noise_ratio
 
 from evaluation.models import with_model
 from unmask_studio.core.io import load_image
@@ -47,11 +48,6 @@ def mouth_gap(lm: np.ndarray) -> float:
     from training.data import mouth_gap as gaps
 
     return float(gaps(lm[None])[0])
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
 
 
 def on_val(models: dict[str, str], n: int, log) -> dict:
@@ -72,7 +68,8 @@ def on_val(models: dict[str, str], n: int, log) -> dict:
             comp = x * (1 - m) + net(image=x * (1 - m), mask=m) * m
             out = np.clip(np.round(comp[0].transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
             lm = mesh_landmarks(mesh, out)
-            row[name] = {"gap": None if lm is None else mouth_gap(lm), "psnr": psnr(out, gt)}
+            row[name] = {"gap": None if lm is None else mouth_gap(lm),
+                         "psnr": float(peak_signal_noise_ratio(gt, out, data_range=255))}
         rows.append(row)
         if i % 50 == 0:
             log(f"val {i}/{len(ds)}")

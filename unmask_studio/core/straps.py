@@ -25,6 +25,8 @@ from collections import deque
 import cv2
 import numpy as np
 
+from unmask_studio.core import maskops
+
 STRAP_WIDTH = 0.06  # the top-hat's disc: the widest strap, as a fraction of the face's width
 NOISE_SIGMA = 0.7  # pixels of the strap crop: smoothing before looking for thin structures
 CONTRAST = 14.0  # Lab units a strap must stand out by (chroma weighted 1.5: a yellow loop on skin)
@@ -86,13 +88,14 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
 def _side_boxes(zone: np.ndarray, cx: float, margin: int) -> list[tuple[int, int, int, int]]:
     """(y0, y1, x0, x1) around the part of ``zone`` on each side of column ``cx``, widened by ``margin``
     (the top-hat's and the smoothing's reach, so what is computed inside a box equals the whole crop's)."""
-    h, w = zone.shape
+    split = min(max(int(np.ceil(cx)), 0), zone.shape[1])  # the face's middle, inside the crop
     boxes = []
-    for lo, hi in ((0, int(np.ceil(cx))), (int(np.ceil(cx)), w)):
-        ys, xs = np.nonzero(zone[:, lo:hi])
-        if len(ys):
-            boxes.append((max(0, ys.min() - margin), min(h, ys.max() + 1 + margin),
-                          max(0, lo + xs.min() - margin), min(w, lo + xs.max() + 1 + margin)))
+    for lo, hi in ((0, split), (split, zone.shape[1])):
+        side = np.zeros_like(zone)
+        side[:, lo:hi] = zone[:, lo:hi]
+        if side.any():
+            (y0, y1), (x0, x1) = maskops.bbox(side, margin)
+            boxes.append((y0, y1, x0, x1))
     return boxes
 
 
