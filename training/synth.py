@@ -228,13 +228,20 @@ def _lower_corners(poly: np.ndarray, lm: np.ndarray, fr: Frame) -> tuple[np.ndar
     return poly[idx[int(np.argmin(along[idx]))]], poly[idx[int(np.argmax(along[idx]))]]
 
 
-def _draw_loops(canvas, label, poly, lm, fr: Frame, colour, rng, thick: int) -> None:
+def _visible_sides(poly, lm, fr: Frame):
+    """Per side of the face where a strap can be seen: (upper corner, lower corner, cheek point, sign
+    -1 image-left / 1 image-right, turn = how far that side is turned away). The far side of a turned
+    head is left out: its strap runs behind the head, unseen."""
     upper, lower = _corners(poly, fr), _lower_corners(poly, lm, fr)
     yaw = _yaw(lm, fr)
     for k, (cheek, sign) in enumerate(((lm[LEFT_CHEEK], -1), (lm[RIGHT_CHEEK], 1))):
-        if sign * yaw > 0.3:  # the far side of a turned head: that loop runs behind it, unseen
-            continue
-        _loop_round_ear(canvas, label, upper[k], lower[k], cheek, sign, sign * yaw, fr, colour, rng, thick)
+        if sign * yaw <= 0.3:
+            yield upper[k], lower[k], cheek, sign, sign * yaw
+
+
+def _draw_loops(canvas, label, poly, lm, fr: Frame, colour, rng, thick: int) -> None:
+    for upper, lower, cheek, sign, turn in _visible_sides(poly, lm, fr):
+        _loop_round_ear(canvas, label, upper, lower, cheek, sign, turn, fr, colour, rng, thick)
 
 
 def _loop_round_ear(canvas, label, upper, lower, cheek, sign, turn, fr: Frame, colour, rng, thick) -> None:
@@ -552,14 +559,10 @@ def _straps(canvas, label, poly, lm, fr: Frame, colour, rng, head: bool) -> None
                     thick=max(1, int(round(fr.scale * rng.uniform(0.012, 0.02)))))
         return
     thick = max(1, int(round(fr.scale * rng.uniform(0.02, 0.035))))
-    yaw = _yaw(lm, fr)
-    upper, lower = _corners(poly, fr), _lower_corners(poly, lm, fr)
-    for k, (cheek, sign) in enumerate(((lm[LEFT_CHEEK], -1), (lm[RIGHT_CHEEK], 1))):
-        if sign * yaw > 0.3:  # the far side of a turned head: that strap runs behind it, unseen
-            continue
+    for upper, lower, cheek, sign, _ in _visible_sides(poly, lm, fr):
         out = fr.u * sign
-        ends = ((upper[k], cheek + out * fr.scale * rng.uniform(0.4, 0.8) - fr.v * fr.scale * rng.uniform(0.1, 0.4)),
-                (lower[k], cheek + out * fr.scale * rng.uniform(0.3, 0.7) + fr.v * fr.scale * rng.uniform(0.6, 1.0)))
+        ends = ((upper, cheek + out * fr.scale * rng.uniform(0.4, 0.8) - fr.v * fr.scale * rng.uniform(0.1, 0.4)),
+                (lower, cheek + out * fr.scale * rng.uniform(0.3, 0.7) + fr.v * fr.scale * rng.uniform(0.6, 1.0)))
         for start, end in ends:
             pts = _bezier(start, (start + end) / 2 - fr.v * fr.scale * 0.04, end, 12)
             line = [np.round(pts * 16).astype(np.int32)]
