@@ -154,6 +154,34 @@ def test_a_part_of_a_face_is_not_a_second_face():
     assert len(faces) == 1, [f.box for f in faces]
 
 
+def test_an_ear_beside_a_face_is_not_a_second_face():
+    """real_masked/010: a turned face with a loop round its ear. Both detectors took the ear for a
+    107 px face beside the 351 px one (no mesh on it); its "covering" (the loop) was filled and a red
+    mouth painted on the ear."""
+    from unmask_studio.core.faces import shared_finder
+    from unmask_studio.core.io import load_image
+
+    faces = shared_finder().find(load_image(data_path("real_masked", "010.webp")).rgb)
+    assert len(faces) == 1 and len(faces[0].landmarks) == 468, [f.box for f in faces]
+
+
+def test_a_small_face_away_from_a_larger_one_is_kept():
+    """The ear rule only drops faces without a mesh on the ear of a much larger face with one."""
+    import numpy as np
+
+    from unmask_studio.core.faces import Face, _beside_a_head
+
+    mesh = np.zeros((468, 2))  # the points the rule reads: the outline at ear height, its top and the chin
+    mesh[234], mesh[454], mesh[10], mesh[152] = (400, 450), (700, 450), (550, 300), (550, 600)
+    big = Face((400, 300, 700, 600), 0.9, mesh)
+    ear = Face((300, 400, 390, 490), 0.6, np.zeros((4, 2)))
+    assert _beside_a_head(ear, [big, ear])
+    assert not _beside_a_head(Face((100, 400, 190, 490), 0.6, np.zeros((4, 2))), [big])  # farther out
+    assert not _beside_a_head(Face((300, 650, 390, 740), 0.6, np.zeros((4, 2))), [big])  # below: a body
+    assert not _beside_a_head(Face((300, 400, 390, 490), 0.6, mesh), [big])  # the mesh confirmed it
+    assert not _beside_a_head(Face((200, 350, 390, 540), 0.6, np.zeros((4, 2))), [big])  # not much smaller
+
+
 def test_close_ups_cut_at_the_brow_and_chin_are_found_by_the_mesh():
     """mask_presence: 65 of 1,505 masked close-ups had no face found, even with the grey border: the
     face runs past the frame at the brow. The face mesh, shown the photo as a face whose forehead

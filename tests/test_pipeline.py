@@ -224,3 +224,18 @@ def test_no_band_where_a_face_crop_meets_its_wide_pass(engine):
     k = int(np.argmin(prof))
     dip = min(prof[:k + 1].max() - prof[k], prof[k:].max() - prof[k])  # down, then up again
     assert dip < 6, (dip, prof.round())
+
+
+def test_a_black_and_white_photo_gets_a_grey_fill(engine, pair_107):
+    """The model only knows colour faces: on black-and-white photos it painted pink lips and orange
+    skin (real_masked/062, 121). The same masked photo made grey must come back grey where filled,
+    while the colour photo keeps a coloured fill."""
+    rgb, _ = pair_107
+    grey = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    for photo, coloured in ((grey, False), (rgb, True)):
+        res = engine.run(photo)
+        filled = res.mask > 127
+        assert filled.sum() > 1000
+        out = res.image.astype(int)[filled]
+        spread = np.percentile(out.max(1) - out.min(1), 95)
+        assert (spread > 10) if coloured else (spread <= 2), (coloured, spread)

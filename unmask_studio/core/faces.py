@@ -42,6 +42,13 @@ FRAME_PAD = 0.35  # border added around a photo where no face was found, as a sh
 CLOSE_UP_BOXES = ((0, 0, 1, 1), (0, -0.3, 1, 1.1), (-0.15, -0.5, 1.15, 1.2), (0.1, -0.2, 0.9, 0.9))
 CLOSE_UP_SCORE = 0.5  # the score such a face is given (no detector scored it)
 CF_MIN = 0.4  # CenterFace score to consider a box at all
+HEAD_SIDE_MAX_SIZE = 0.5  # a face without a mesh at most this share of the size of one with a mesh,
+HEAD_SIDE_EAR_REACH = 0.4  # its middle within this share of that face's size from the mesh's ear point
+EAR_BAND = (0.2, 0.7)  # and within this band of that face's box height (ears measured 0.28-0.62), is an ear
+EAR_MESH_POINTS = (234, 454)  # face mesh: the outline at ear height, left and right
+TOP_CHIN_MESH_POINTS = (10, 152)  # the outline's top and the chin
+EAR_TEMPLATE_POINTS = ((34.08, 104.92), (219.67, 105.58))  # the same points in the crop template
+TOP_CHIN_TEMPLATE_POINTS = ((127.5, 15.22), (128.0, 237.5))
 CF_SURE = 0.7  # ... and to keep it without the face mesh or BlazeFace confirming it
 
 
@@ -320,6 +327,7 @@ class FaceFinder:
             if lm is None and not det.sure:
                 continue  # a weak CenterFace box nothing else confirms: a texture, not a face
             faces.append(self.face_from(det.box, det.score, lm if lm is not None else det.keypoints))
+        faces = [f for f in faces if not _beside_a_head(f, faces)]
         return faces or self.close_up(rgb)
 
     def close_up(self, rgb: np.ndarray) -> list[Face]:
@@ -417,6 +425,32 @@ def _centre_inside(box, other) -> bool:
         return False
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return bool(other[0] < cx < other[2] and other[1] < cy < other[3])
+
+
+def _beside_a_head(face: Face, faces: list[Face]) -> bool:
+    """True for a face the mesh did not confirm that sits on the ear of a much larger face: an ear
+    with a loop round it, taken for a face by both detectors (real_masked/010: a 107 px "face" on the
+    ear of a 351 px one got a covering and a mouth painted on the ear). The larger face's ears are its
+    mesh's, or the template's placed by its keypoints where the mesh missed it too (a turned head)."""
+    if len(face.landmarks) == 468:
+        return False
+    c = np.array([(face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2])
+    for other in faces:
+        if other is face or face.size > HEAD_SIDE_MAX_SIZE * other.size:
+            continue
+        if len(other.landmarks) == 468:
+            lm = other.landmarks
+            ears, top_chin = lm[list(EAR_MESH_POINTS)], lm[list(TOP_CHIN_MESH_POINTS)]
+        else:  # a turned face the mesh missed too: the template's ears, placed by its keypoints
+            back = cv2.invertAffineTransform(other.matrix)
+            ears = np.array(EAR_TEMPLATE_POINTS) @ back[:, :2].T + back[:, 2]
+            top_chin = np.array(TOP_CHIN_TEMPLATE_POINTS) @ back[:, :2].T + back[:, 2]
+        size = max(np.linalg.norm(ears[0] - ears[1]), np.linalg.norm(top_chin[0] - top_chin[1]))
+        near_ear = min(np.linalg.norm(e - c) for e in ears) < HEAD_SIDE_EAR_REACH * size
+        y0, y1 = other.box[1], other.box[3]
+        if near_ear and y0 + EAR_BAND[0] * (y1 - y0) < c[1] < y0 + EAR_BAND[1] * (y1 - y0):
+            return True
+    return False
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from unmask_studio.core import blend, covering_colour, mask_refine, maskops, straps
-from unmask_studio.core.faces import Face, FaceFinder, shared_finder
+from unmask_studio.core.faces import EAR_MESH_POINTS, EAR_TEMPLATE_POINTS, Face, FaceFinder, shared_finder
 from unmask_studio.core.onnx_models import OnnxModel, contract
 from unmask_studio.core.reference import Reference
 from unmask_studio.core.reference import model_inputs as reference_inputs
@@ -45,10 +45,13 @@ STRAP_REACH = 1.4  # in a crop this many times the segmenter crop's width: on a 
 # sits at that crop's edge and the loop's run behind the ear or a respirator's band past it lies outside
 FLIP_RIM_PX, FLIP_MIN_BEYOND_PX = 2, 12  # segmenter-crop px: what the mirror image adds must reach this far
 # (the second) past a rim this wide (the first) around the covering found
+EYE_CONTOUR_MESH_POINTS = ((33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+                           (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466))
+EYE_OUTER_MESH_POINTS = (33, 263)
+EYE_LINE_REACH = 0.5  # "above the eyes" reaches this share of the eyes' distance past each eye  # face mesh: the right and left eyes' outer corners
+GREY_SPREAD = 4 / 255  # a crop whose visible pixels' channels differ by at most this (95 %) is grey
 MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to tell
 MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
-EAR_MESH_POINTS = (234, 454)  # face mesh: the face's outline at ear height, left and right
-EAR_TEMPLATE_POINTS = ((34.08, 104.92), (219.67, 105.58))  # the same in the face crop's template
 EYE_CORNER_MESH_POINTS = ((33, 133), (362, 263))  # face mesh: each eye's outer and inner corner
 OWN_ZONE = (80, 134, 176, 219)  # face-crop box around the nose tip, mouth and chin: a covering that
 # touches it is this face's own (in a crowd, a neighbour's mask may run into the face's crop too)
@@ -221,6 +224,7 @@ class Engine:
             for j, prob in enumerate(probs):
                 face, M = faces[i + j], matrices[i + j]
                 m = maskops.keep_touching(maskops.clean(prob, o.threshold), self._mouth_in_segment_crop(), S * 0.12)
+                m = self._not_on_the_eyes(m, face, M)
                 network_masks.append(maskops.grow(m, int(round(o.grow_px))))
                 if mirrored is not None and m.any():
                     m = self._extended_by_mirror(m, prob, mirrored[j], self._lower_face_zone(face, M, m))
@@ -236,9 +240,72 @@ class Engine:
                 self._add_straps(full, rgb, face, M, own)  # a corner the mirror adds can hide a loop's root
             if o.snap_edges and m.any():  # the 128² view leaves rims of fabric at full resolution
                 x0, y0, x1, y1 = blend.crop_roi(M, S, full.shape)
-                full[y0:y1, x0:x1] = mask_refine.snap_to_covering(
-                    rgb[y0:y1, x0:x1], full[y0:y1, x0:x1], mask_refine.band_for_face(blend.crop_scale(M)))
+                before = full[y0:y1, x0:x1]
+                snapped = mask_refine.snap_to_covering(rgb[y0:y1, x0:x1], before,
+                                                       mask_refine.band_for_face(blend.crop_scale(M)))
+                # Not up into the eyes: above a mask's top edge the lower lids and lashes are the
+                # nearest colour edge (real_masked/173: the edge rose 12 px and the eyes were repainted).
+                ex0, ex1 = self._eye_corners_x(face) - x0
+                full[y0:y1, x0:x1] = np.where(covering_colour.below_covering_top(before > 127, ex0, ex1),
+                                              snapped, before)
+            if m.any():  # growing and snapping at full resolution may have reached the eyes again
+                self._clear_the_eyes(full, face, M)
         return full, crop_masks
+
+    def _eye_corners_x(self, face: Face) -> np.ndarray:
+        """The image columns of the face's outer eye corners (mesh, or the template's by its keypoints)."""
+        if len(face.landmarks) == 468:
+            return face.landmarks[[EYE_OUTER_MESH_POINTS[0], EYE_OUTER_MESH_POINTS[1]], 0]
+        back = cv2.invertAffineTransform(face.matrix)
+        return (np.array(self._template_eye_corners()) @ back[:, :2].T + back[:, 2])[:, 0]
+
+    def _template_eye_corners(self) -> list[list[float]]:
+        c = contract(self._models_dir)["template"]
+        idx = c["mesh_indices"]
+        return [c["points"][idx.index(i)] for i in EYE_OUTER_MESH_POINTS]
+
+    def _eyes_region(self, shape: tuple[int, int], face: Face, matrix: np.ndarray) -> np.ndarray:
+        """Where a covering we remove never reaches (bool, ``shape``, pixels of ``matrix``'s target):
+        above the eyes' middle (the whole width of a crop, the middle third of the photo's face) and
+        the eyes themselves (mesh contours, grown by 2 px). What is taken there is repainted as a new,
+        wrong pair of eyes: a sport mask on a face cut by the frame's top (real_masked/069) was taken
+        with the whole upper face, and snapping a mask's top edge climbed over the lower lids (173)."""
+        if len(face.landmarks) == 468:
+            pts = face.landmarks @ matrix[:, :2].T + matrix[:, 2]
+            right, left = (pts[list(pair)].mean(0) for pair in EYE_CORNER_MESH_POINTS)
+        else:
+            kp = contract(self._models_dir)["template_keypoints"]
+            back = matrix @ np.vstack([cv2.invertAffineTransform(face.matrix), [0, 0, 1]])
+            right, left = (back[:, :2] @ np.array(kp[k]) + back[:, 2] for k in ("right_eye", "left_eye"))
+        h, w = shape
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        d = left - right
+        above = (d[0] * (yy - right[1]) - d[1] * (xx - right[0])) < 0  # left of the line right -> left eye
+        along = ((xx - right[0]) * d[0] + (yy - right[1]) * d[1]) / max(float(d @ d), 1e-6)
+        region = above & (along > -EYE_LINE_REACH) & (along < 1 + EYE_LINE_REACH)
+        if len(face.landmarks) == 468:
+            eyes = np.zeros(shape, np.uint8)
+            for contour in EYE_CONTOUR_MESH_POINTS:
+                cv2.fillPoly(eyes, [np.round(pts[list(contour)]).astype(np.int32)], 1)
+            region |= maskops.grow(eyes, 2) > 0
+        return region
+
+    def _not_on_the_eyes(self, m: np.ndarray, face: Face, matrix: np.ndarray) -> np.ndarray:
+        """The segmenter's covering (float, its crop; ``matrix``: image -> that crop) less the eyes'
+        region (``_eyes_region``)."""
+        out = m.copy()
+        out[self._eyes_region(m.shape, face, matrix)] = 0
+        return out
+
+    def _clear_the_eyes(self, full: np.ndarray, face: Face, matrix: np.ndarray) -> None:
+        """``full`` (uint8, the photo) less the eyes' region of ``face`` (its segmenter crop's box)."""
+        x0, y0, x1, y1 = blend.crop_roi(matrix, self.crop_size, full.shape)
+        if x1 <= x0 or y1 <= y0:
+            return
+        shifted = face.matrix.copy()
+        shifted[:, 2] += face.matrix[:, :2] @ np.array([x0, y0], np.float64)
+        roi_face = Face(face.box, face.score, face.landmarks - [x0, y0], shifted)
+        full[y0:y1, x0:x1][self._eyes_region((y1 - y0, x1 - x0), roi_face, np.array([[1.0, 0, 0], [0, 1.0, 0]]))] = 0
 
     def _covering_probability(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The segmenter's probability maps for a batch of crops (N x S x S), and with ``flip_segment``
@@ -412,7 +479,7 @@ class Engine:
                 if "reference" in model.spec["inputs"]:  # models before the reference stage lack it
                     feed["reference"], feed["reference_mask"] = reference_inputs(
                         [(references or {}).get(i) for i in idx], S)
-                comp = x * (1 - m) + model(**feed) * m
+                comp = x * (1 - m) + _grey_where_photo_is(model(**feed), x, m) * m
                 for k, i in enumerate(idx):
                     results[i].crop_output = np.clip(np.round(comp[k].transpose(1, 2, 0) * 255), 0,
                                                      255).astype(np.uint8)
@@ -530,6 +597,18 @@ class Engine:
         t["total"] = time.perf_counter() - t0
         progress(1.0, "Done")
         return Result(out, mask, results, t)
+
+
+def _grey_where_photo_is(pred: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The model's fills (N x 3 x S x S, 0..1), made grey for crops whose visible pixels (``x`` where
+    the hole ``m`` is 0) are grey: a black-and-white photo. The model only knows colour faces and
+    painted pink lips and orange skin on them (real_masked/062, 121; 7 of 399 dev photos are grey)."""
+    out = pred.copy()
+    for k in range(len(pred)):
+        seen = x[k][:, m[k, 0] < 0.5]
+        if seen.size and np.percentile(seen.max(0) - seen.min(0), 95) <= GREY_SPREAD:
+            out[k] = pred[k].mean(0, keepdims=True)
+    return out
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
