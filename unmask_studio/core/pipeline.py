@@ -264,48 +264,69 @@ class Engine:
         idx = c["mesh_indices"]
         return [c["points"][idx.index(i)] for i in EYE_OUTER_MESH_POINTS]
 
-    def _eyes_region(self, shape: tuple[int, int], face: Face, matrix: np.ndarray) -> np.ndarray:
-        """Where a covering we remove never reaches (bool, ``shape``, pixels of ``matrix``'s target):
-        above the eyes' middle (the whole width of a crop, the middle third of the photo's face) and
-        the eyes themselves (mesh contours, grown by 2 px). What is taken there is repainted as a new,
-        wrong pair of eyes: a sport mask on a face cut by the frame's top (real_masked/069) was taken
-        with the whole upper face, and snapping a mask's top edge climbed over the lower lids (173)."""
+    def _on_the_eyes(self, face: Face, matrix: np.ndarray):
+        """A test ``(ys, xs) -> bool`` for where a covering we remove never reaches, in the pixels of
+        ``matrix``'s target: above the eyes' middle (from half their distance before the one eye to as
+        far past the other) and the eyes themselves (mesh contours, grown by 2 px). What is taken there
+        is repainted as a new, wrong pair of eyes: a sport mask on a face cut by the frame's top
+        (real_masked/069) was taken with the whole upper face, and snapping a mask's top edge climbed
+        over the lower lids (173). Also returns the lowest row the test can be true on."""
+        contours = []
         if len(face.landmarks) == 468:
             pts = face.landmarks @ matrix[:, :2].T + matrix[:, 2]
             right, left = (pts[list(pair)].mean(0) for pair in EYE_CORNER_MESH_POINTS)
+            contours = [pts[list(c)] for c in EYE_CONTOUR_MESH_POINTS]
         else:
             kp = contract(self._models_dir)["template_keypoints"]
             back = matrix @ np.vstack([cv2.invertAffineTransform(face.matrix), [0, 0, 1]])
             right, left = (back[:, :2] @ np.array(kp[k]) + back[:, 2] for k in ("right_eye", "left_eye"))
-        h, w = shape
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         d = left - right
-        above = (d[0] * (yy - right[1]) - d[1] * (xx - right[0])) < 0  # left of the line right -> left eye
-        along = ((xx - right[0]) * d[0] + (yy - right[1]) * d[1]) / max(float(d @ d), 1e-6)
-        region = above & (along > -EYE_LINE_REACH) & (along < 1 + EYE_LINE_REACH)
-        if len(face.landmarks) == 468:
-            eyes = np.zeros(shape, np.uint8)
-            for contour in EYE_CONTOUR_MESH_POINTS:
-                cv2.fillPoly(eyes, [np.round(pts[list(contour)]).astype(np.int32)], 1)
-            region |= maskops.grow(eyes, 2) > 0
-        return region
+        if contours:
+            (bx0, by0), (bx1, by1) = np.floor(np.min(contours, axis=(0, 1))) - 3, np.ceil(np.max(contours, axis=(0, 1))) + 3
+            eyes = np.zeros((int(by1 - by0) + 1, int(bx1 - bx0) + 1), np.uint8)
+            for c in contours:
+                cv2.fillPoly(eyes, [np.round(c - (bx0, by0)).astype(np.int32)], 1)
+            eyes = maskops.grow(eyes, 2) > 0
+
+        def test(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+            ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+            above = (d[0] * (ys - right[1]) - d[1] * (xs - right[0])) < 0  # left of right -> left eye
+            along = ((xs - right[0]) * d[0] + (ys - right[1]) * d[1]) / max(float(d @ d), 1e-6)
+            out = above & (along > -EYE_LINE_REACH) & (along < 1 + EYE_LINE_REACH)
+            if contours:
+                iy, ix = (ys - by0).astype(np.int64), (xs - bx0).astype(np.int64)
+                inside = (iy >= 0) & (iy < eyes.shape[0]) & (ix >= 0) & (ix < eyes.shape[1])
+                out[inside] |= eyes[iy[inside], ix[inside]]
+            return out
+
+        lowest = max(right[1], left[1]) + (1 + 2 * EYE_LINE_REACH) * abs(float(d[1])) + 1
+        if contours:
+            lowest = max(lowest, float(by1))
+        return test, lowest
 
     def _not_on_the_eyes(self, m: np.ndarray, face: Face, matrix: np.ndarray) -> np.ndarray:
         """The segmenter's covering (float, its crop; ``matrix``: image -> that crop) less the eyes'
-        region (``_eyes_region``)."""
+        region (``_on_the_eyes``)."""
+        test, _ = self._on_the_eyes(face, matrix)
+        ys, xs = np.nonzero(m > 0)
+        hit = test(ys, xs)
         out = m.copy()
-        out[self._eyes_region(m.shape, face, matrix)] = 0
+        out[ys[hit], xs[hit]] = 0
         return out
 
     def _clear_the_eyes(self, full: np.ndarray, face: Face, matrix: np.ndarray) -> None:
-        """``full`` (uint8, the photo) less the eyes' region of ``face`` (its segmenter crop's box)."""
+        """``full`` (uint8, the photo) less the eyes' region of ``face``, within its segmenter crop's
+        box (``matrix``: image -> that crop). Only the mask's pixels are tested: a 12 MP face's box
+        holds millions of pixels."""
         x0, y0, x1, y1 = blend.crop_roi(matrix, self.crop_size, full.shape)
+        test, lowest = self._on_the_eyes(face, np.array([[1.0, 0, 0], [0, 1.0, 0]]))
+        y1 = min(y1, int(np.ceil(lowest)) + 1)
         if x1 <= x0 or y1 <= y0:
             return
-        shifted = face.matrix.copy()
-        shifted[:, 2] += face.matrix[:, :2] @ np.array([x0, y0], np.float64)
-        roi_face = Face(face.box, face.score, face.landmarks - [x0, y0], shifted)
-        full[y0:y1, x0:x1][self._eyes_region((y1 - y0, x1 - x0), roi_face, np.array([[1.0, 0, 0], [0, 1.0, 0]]))] = 0
+        ys, xs = np.nonzero(full[y0:y1, x0:x1])
+        ys, xs = ys + y0, xs + x0
+        hit = test(ys, xs)
+        full[ys[hit], xs[hit]] = 0
 
     def _covering_probability(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The segmenter's probability maps for a batch of crops (N x S x S), and with ``flip_segment``
