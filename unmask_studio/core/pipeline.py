@@ -47,8 +47,9 @@ FLIP_RIM_PX, FLIP_MIN_BEYOND_PX = 2, 12  # segmenter-crop px: what the mirror im
 # (the second) past a rim this wide (the first) around the covering found
 EYE_CONTOUR_MESH_POINTS = ((33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
                            (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466))
-EYE_OUTER_MESH_POINTS = (33, 263)
-EYE_LINE_REACH = 0.5  # "above the eyes" reaches this share of the eyes' distance past each eye  # face mesh: the right and left eyes' outer corners
+EYE_OUTER_MESH_POINTS = (33, 263)  # face mesh: the right and left eyes' outer corners
+EYE_LINE_REACH = 0.5  # "above the eyes" reaches this share of the eyes' distance past each eye
+EYE_LINE_RAISE = 0.3  # and starts this share of their distance above their line (about the brows)
 GREY_SPREAD = 4 / 255  # a crop whose visible pixels' channels differ by at most this (95 %) is grey
 MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to tell
 MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
@@ -248,8 +249,9 @@ class Engine:
                 ex0, ex1 = self._eye_corners_x(face) - x0
                 full[y0:y1, x0:x1] = np.where(covering_colour.below_covering_top(before > 127, ex0, ex1),
                                               snapped, before)
-            if m.any():  # growing and snapping at full resolution may have reached the eyes again
-                self._clear_the_eyes(full, face, M)
+            if m.any() and len(face.landmarks) == 468:  # growing and snapping may have reached the eyes
+                self._clear_the_eyes(full, face, M)  # (not by a face without a mesh: its eyes are a guess,
+                # and the cut would take another face's covering: a false "face" on a mask's print, 088)
         return full, crop_masks
 
     def _eye_corners_x(self, face: Face) -> np.ndarray:
@@ -266,8 +268,8 @@ class Engine:
 
     def _on_the_eyes(self, face: Face, matrix: np.ndarray):
         """A test ``(ys, xs) -> bool`` for where a covering we remove never reaches, in the pixels of
-        ``matrix``'s target: above the eyes' middle (from half their distance before the one eye to as
-        far past the other) and the eyes themselves (mesh contours, grown by 2 px). What is taken there
+        ``matrix``'s target: above the eyes (their line raised by EYE_LINE_RAISE of their distance, from
+        half their distance before the one eye to as far past the other) and the eyes themselves (mesh contours, grown by 2 px). What is taken there
         is repainted as a new, wrong pair of eyes: a sport mask on a face cut by the frame's top
         (real_masked/069) was taken with the whole upper face, and snapping a mask's top edge climbed
         over the lower lids (173). Also returns the lowest row the test can be true on."""
@@ -290,7 +292,9 @@ class Engine:
 
         def test(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
             ys, xs = ys.astype(np.float64), xs.astype(np.float64)
-            above = (d[0] * (ys - right[1]) - d[1] * (xs - right[0])) < 0  # left of right -> left eye
+            # above the eyes' line, raised by EYE_LINE_RAISE of their distance (a mask worn high reaches
+            # the eyes' level on the nose's bridge between them: real_masked/067's nose clip)
+            above = (d[0] * (ys - right[1]) - d[1] * (xs - right[0])) < -EYE_LINE_RAISE * float(d @ d)
             along = ((xs - right[0]) * d[0] + (ys - right[1]) * d[1]) / max(float(d @ d), 1e-6)
             out = above & (along > -EYE_LINE_REACH) & (along < 1 + EYE_LINE_REACH)
             if contours:
