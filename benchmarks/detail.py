@@ -14,7 +14,8 @@ then the same mask is filled by each variant, measured in the same run:
 - ``white-noise grain``: ``Options(skin_detail=False)``, noise matched in strength where the fill
   is enlarged (``blend.match_grain``, the paste-back before the detail stage);
 - ``engine``: as shipped, the skin's own texture spectrum carried into enlarged fills
-  (``core/detail.py``).
+  (``core/detail.py``);
+- ``candidate`` (with ``--model``): the engine as shipped with a candidate ``inpainter.onnx``.
 
 Writes detail.json (per-photo ratios) and detail.md (medians).
 """
@@ -67,7 +68,7 @@ def detail_ratio(out: np.ndarray, inner: np.ndarray, ring: np.ndarray) -> float:
     return float(e[inner].mean() / max(e[ring].mean(), 1e-6))
 
 
-def variants(engine: Engine, rgb: np.ndarray, faces, mask) -> dict[str, np.ndarray]:
+def variants(engine: Engine, rgb: np.ndarray, faces, mask, candidate: Engine | None = None) -> dict[str, np.ndarray]:
     out = {"telea": cv2.inpaint(rgb, (mask > 127).astype(np.uint8), 5, cv2.INPAINT_TELEA)}
     engine.options.skin_detail = False
     try:
@@ -75,10 +76,12 @@ def variants(engine: Engine, rgb: np.ndarray, faces, mask) -> dict[str, np.ndarr
     finally:
         engine.options.skin_detail = True
     out["engine"] = engine.inpaint(rgb, faces, mask)[0]
+    if candidate is not None:  # the same faces and mask, filled by a candidate inpainter
+        out["candidate"] = candidate.inpaint(rgb, faces, mask)[0]
     return out
 
 
-def measure(engine: Engine, rgb: np.ndarray) -> dict | None:
+def measure(engine: Engine, rgb: np.ndarray, candidate: Engine | None = None) -> dict | None:
     faces = engine.detect(rgb)
     if not faces:
         return None
@@ -87,7 +90,7 @@ def measure(engine: Engine, rgb: np.ndarray) -> dict | None:
     if reg is None:
         return None
     t = time.perf_counter()
-    outs = variants(engine, rgb, faces, mask)
+    outs = variants(engine, rgb, faces, mask, candidate)
     return {"ratios": {k: detail_ratio(v, *reg) for k, v in outs.items()},
             "seconds": time.perf_counter() - t, "size": list(rgb.shape[:2])}
 
@@ -96,9 +99,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=0, help="at most this many photos (0: all)")
     ap.add_argument("--big", type=int, default=6, help="photos also measured as 12 MP and 24 MP copies")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="a candidate inpainter.onnx, measured as one more variant on the same masks")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     args = ap.parse_args(argv)
     engine = Engine()
+    candidate = None
+    if args.model:
+        import tempfile
+
+        from evaluation.models import with_model
+
+        candidate = Engine(models_dir=with_model("inpainter", args.model, Path(tempfile.mkdtemp())))
     photos = []
     for p in sorted((DATA / "real_masked").glob("*")):
         img = load_image(p)
@@ -108,14 +120,14 @@ def main(argv=None) -> int:
         photos = photos[:args.limit]
     rows = []
     for name, rgb in photos:
-        r = measure(engine, rgb)
+        r = measure(engine, rgb, candidate)
         if r:
             rows.append({"photo": name, "set": "real ≥700 px", **r})
     for name, rgb in [p for p in photos if any(r["photo"] == p[0] for r in rows)][:args.big]:
         for label, (w, h) in BIG.items():
             s = np.sqrt(w * h / (rgb.shape[0] * rgb.shape[1]))
             big = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC)
-            r = measure(engine, big)
+            r = measure(engine, big, candidate)
             if r:
                 rows.append({"photo": name, "set": label, **r})
     summary = {}
@@ -126,7 +138,7 @@ def main(argv=None) -> int:
                                                 for k in sub[0]["ratios"]}}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "detail.json").write_text(json.dumps({"summary": summary, "photos": rows}, indent=1))
-    keys = ["telea", "white-noise grain", "engine"]
+    keys = ["telea", "white-noise grain", "engine"] + (["candidate"] if candidate else [])
     lines = ["| photos | n | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
     for g, s in summary.items():
         lines.append(f"| {g} | {s['n']} | " + " | ".join(f"{s[k]:.2f}" for k in keys) + " |")

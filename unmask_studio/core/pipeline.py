@@ -226,14 +226,17 @@ class Engine:
                 face, M = faces[i + j], matrices[i + j]
                 m = maskops.keep_touching(maskops.clean(prob, o.threshold), self._mouth_in_segment_crop(), S * 0.12)
                 m = self._not_on_the_eyes(m, face, M)
-                network_masks.append(maskops.grow(m, int(round(o.grow_px))))
-                if mirrored is not None and m.any():
-                    m = self._extended_by_mirror(m, prob, mirrored[j], self._lower_face_zone(face, M, m))
-                if o.complete_by_colour and m.any():
-                    zone = self._lower_face_zone(face, M, m)
-                    if zone is not None:
-                        m = covering_colour.complete_by_colour(x[j], m > 0.5, zone).astype(m.dtype)
-                crop_masks.append(maskops.grow(m, int(round(o.grow_px))))
+                own = maskops.grow(m, int(round(o.grow_px)))
+                network_masks.append(own)
+                zone = self._lower_face_zone(face, M, m) if m.any() else None
+                found = m
+                if mirrored is not None and zone is not None:
+                    extended = self._extended_by_mirror(m, prob, mirrored[j], zone)
+                    if (extended != m).any():  # the zone is built around the covering: build it again
+                        m, zone = extended, self._lower_face_zone(face, M, extended)
+                if o.complete_by_colour and zone is not None:
+                    m = covering_colour.complete_by_colour(x[j], m > 0.5, zone).astype(m.dtype)
+                crop_masks.append(own if np.array_equal(m, found) else maskops.grow(m, int(round(o.grow_px))))
         full = np.zeros(rgb.shape[:2], np.uint8)
         for face, M, m, own in zip(faces, matrices, crop_masks, network_masks):
             self.add_mask_to_image(full, m, M)
