@@ -272,10 +272,11 @@ class Engine:
     def _on_the_eyes(self, face: Face, matrix: np.ndarray):
         """A test ``(ys, xs) -> bool`` for where a covering we remove never reaches, in the pixels of
         ``matrix``'s target: above the eyes (their line raised by EYE_LINE_RAISE of their distance, from
-        half their distance before the one eye to as far past the other) and the eyes themselves (mesh contours, grown by 2 px). What is taken there
-        is repainted as a new, wrong pair of eyes: a sport mask on a face cut by the frame's top
+        half their distance before the one eye to as far past the other) and the eyes themselves (mesh
+        contours, grown by 2 px); and the lowest row it can be true on. What is taken there is
+        repainted as a new, wrong pair of eyes: a sport mask on a face cut by the frame's top
         (real_masked/069) was taken with the whole upper face, and snapping a mask's top edge climbed
-        over the lower lids (173). Also returns the lowest row the test can be true on."""
+        over the lower lids (173)."""
         contours = []
         if len(face.landmarks) == 468:
             pts = face.landmarks @ matrix[:, :2].T + matrix[:, 2]
@@ -287,7 +288,8 @@ class Engine:
             right, left = (back[:, :2] @ np.array(kp[k]) + back[:, 2] for k in ("right_eye", "left_eye"))
         d = left - right
         if contours:
-            (bx0, by0), (bx1, by1) = np.floor(np.min(contours, axis=(0, 1))) - 3, np.ceil(np.max(contours, axis=(0, 1))) + 3
+            (bx0, by0) = np.floor(np.min(contours, axis=(0, 1))) - 3  # the eyes' box, with room to grow
+            (bx1, by1) = np.ceil(np.max(contours, axis=(0, 1))) + 3
             eyes = np.zeros((int(by1 - by0) + 1, int(bx1 - bx0) + 1), np.uint8)
             for c in contours:
                 cv2.fillPoly(eyes, [np.round(c - (bx0, by0)).astype(np.int32)], 1)
