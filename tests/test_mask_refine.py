@@ -72,23 +72,31 @@ def test_bare_face_is_untouched():
     assert not out.any() and out is not empty
 
 
+def _eye_pixels(shape: tuple[int, int], mesh: np.ndarray) -> np.ndarray:
+    """The pixels inside both eyes' mesh contours (bool)."""
+    from unmask_studio.core.pipeline import EYE_CONTOUR_MESH_POINTS
+
+    eyes = np.zeros(shape, np.uint8)
+    for contour in EYE_CONTOUR_MESH_POINTS:
+        cv2.fillPoly(eyes, [np.round(mesh[list(contour)]).astype(np.int32)], 1)
+    return eyes > 0
+
+
 def test_the_snapped_edge_does_not_climb_into_the_eyes():
     """real_masked/173: above a mask's top edge the nearest colour edge is the lower lid; snapping
     moved the edge 12 px up over both lower lids (524 of the eyes' 1,933 pixels in the removal mask)
     and the eyes were repainted half-closed. Snapping may not go above the covering's top edge
     between the eyes' outer corners."""
     from unmask_studio.core.io import load_image
-    from unmask_studio.core.pipeline import EYE_CONTOUR_MESH_POINTS, Engine, Options
+    from unmask_studio.core.pipeline import Engine, Options
 
     rgb = load_image(data_path("real_masked", "173.webp")).rgb
     engine = Engine()
     faces = engine.detect(rgb)
-    eyes = np.zeros(rgb.shape[:2], np.uint8)
-    for contour in EYE_CONTOUR_MESH_POINTS:
-        cv2.fillPoly(eyes, [np.round(faces[0].landmarks[list(contour)]).astype(np.int32)], 1)
+    eyes = _eye_pixels(rgb.shape[:2], faces[0].landmarks)
     mask = engine.segment(rgb, faces)[0] > 127
     unsnapped = Engine(Options(snap_edges=False)).segment(rgb, faces)[0] > 127
-    assert (mask & (eyes > 0)).sum() == 0, (mask & (eyes > 0)).sum()
+    assert (mask & eyes).sum() == 0, (mask & eyes).sum()
     assert mask.sum() > unsnapped.sum()  # it still snaps elsewhere
 
 
@@ -96,17 +104,14 @@ def test_a_covering_taken_with_the_upper_face_stops_below_the_eyes():
     """real_masked/069: a sport mask on a face cut by the frame's top; the segmenter took the whole
     upper face with it (all 9,049 eye pixels), and the fill painted a new pair of eyes."""
     from unmask_studio.core.io import load_image
-    from unmask_studio.core.pipeline import EYE_CONTOUR_MESH_POINTS, Engine
+    from unmask_studio.core.pipeline import Engine
 
     rgb = load_image(data_path("real_masked", "069.webp")).rgb
     engine = Engine()
     faces = engine.detect(rgb)
     mask = engine.segment(rgb, faces)[0] > 127
     lm = faces[0].landmarks
-    eyes = np.zeros(mask.shape, np.uint8)
-    for contour in EYE_CONTOUR_MESH_POINTS:
-        cv2.fillPoly(eyes, [np.round(lm[list(contour)]).astype(np.int32)], 1)
-    assert (mask & (eyes > 0)).sum() == 0
+    assert (mask & _eye_pixels(mask.shape, lm)).sum() == 0
     x0, x1 = int(lm[33, 0]), int(lm[263, 0])  # between the eyes' outer corners, at the brows and above
     brows = lm[[33, 133, 362, 263], 1].min() - 0.3 * np.linalg.norm(lm[[33, 133]].mean(0) - lm[[362, 263]].mean(0))
     assert not mask[:int(brows) - 2, x0:x1].any()

@@ -440,6 +440,15 @@ def _centre_inside(box, other) -> bool:
     return bool(other[0] < cx < other[2] and other[1] < cy < other[3])
 
 
+def from_template(face: Face, points, matrix: np.ndarray | None = None) -> np.ndarray:
+    """Points of the face crop's template (N x 2) where they fall on ``face`` (placed by its
+    alignment), in the pixels of ``matrix``'s target (2x3 from the photo; None: the photo's own)."""
+    back = cv2.invertAffineTransform(face.matrix)
+    if matrix is not None:
+        back = matrix @ np.vstack([back, [0, 0, 1]])
+    return np.asarray(points, np.float64) @ back[:, :2].T + back[:, 2]
+
+
 def _beside_a_head(face: Face, faces: list[Face]) -> bool:
     """True for a face the mesh did not confirm that sits on the ear of a much larger face: an ear
     with a loop round it, taken for a face by both detectors (real_masked/010: a 107 px "face" on the
@@ -455,9 +464,7 @@ def _beside_a_head(face: Face, faces: list[Face]) -> bool:
             lm = other.landmarks
             ears, top_chin = lm[list(EAR_MESH_POINTS)], lm[list(TOP_CHIN_MESH_POINTS)]
         else:  # a turned face the mesh missed too: the template's ears, placed by its keypoints
-            back = cv2.invertAffineTransform(other.matrix)
-            ears = np.array(EAR_TEMPLATE_POINTS) @ back[:, :2].T + back[:, 2]
-            top_chin = np.array(TOP_CHIN_TEMPLATE_POINTS) @ back[:, :2].T + back[:, 2]
+            ears, top_chin = from_template(other, EAR_TEMPLATE_POINTS), from_template(other, TOP_CHIN_TEMPLATE_POINTS)
         size = max(np.linalg.norm(ears[0] - ears[1]), np.linalg.norm(top_chin[0] - top_chin[1]))
         near_ear = min(np.linalg.norm(e - c) for e in ears) < HEAD_SIDE_EAR_REACH * size
         y0, y1 = other.box[1], other.box[3]

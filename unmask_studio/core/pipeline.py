@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from unmask_studio.core import blend, covering_colour, mask_refine, maskops, straps
-from unmask_studio.core.faces import EAR_MESH_POINTS, EAR_TEMPLATE_POINTS, Face, FaceFinder, shared_finder
+from unmask_studio.core.faces import (EAR_MESH_POINTS, EAR_TEMPLATE_POINTS, Face, FaceFinder, from_template,
+                                      shared_finder)
 from unmask_studio.core.onnx_models import OnnxModel, contract
 from unmask_studio.core.reference import Reference
 from unmask_studio.core.reference import model_inputs as reference_inputs
@@ -128,7 +129,10 @@ class Engine:
         self._inpainter: OnnxModel | None = None
         self._reference_inpainter: OnnxModel | None = None
         self._lane_of: Engine | None = None
-        self.crop_size = int(contract(models_dir)["crop_size"])
+        # Read once: the crop's template and framing are looked up for every face (it was re-read and
+        # parsed from disk each time).
+        self._contract = contract(models_dir)
+        self.crop_size = int(self._contract["crop_size"])
 
     # Lazy: the CLI's --help and the editor's start-up should not pay for model loading.
     @property
@@ -159,7 +163,7 @@ class Engine:
             return self.inpainter
         if self._lane_of is not None:
             return self._lane_of.reference_inpainter
-        if self._reference_inpainter is None and "reference_inpainter" in contract(self._models_dir):
+        if self._reference_inpainter is None and "reference_inpainter" in self._contract:
             self._reference_inpainter = OnnxModel("reference_inpainter", self._models_dir, self.options.threads)
         return self._reference_inpainter
 
@@ -194,7 +198,7 @@ class Engine:
     def _tight_to_loose(self) -> np.ndarray:
         """3x3: inpainter-crop pixels -> segmenter-crop pixels. The segmenter looks at a looser
         framing so that a mask hanging below the chin is seen whole (``framing`` in contract.json)."""
-        fr = contract(self._models_dir)["segmenter"].get("framing", {"zoom": 1.0, "shift": 0.0})
+        fr = self._contract["segmenter"].get("framing", {"zoom": 1.0, "shift": 0.0})
         S, z = self.crop_size, fr["zoom"]
         cx, cy = S / 2, S / 2 + fr["shift"] * S
         return np.array([[z, 0, S / 2 - z * cx], [0, z, S / 2 - z * cy], [0, 0, 1]])
@@ -209,7 +213,7 @@ class Engine:
         return float(lx), float(ly)
 
     def _mouth_in_segment_crop(self) -> tuple[float, float]:
-        return self._in_segment_crop(*contract(self._models_dir)["template_keypoints"]["mouth"])
+        return self._in_segment_crop(*self._contract["template_keypoints"]["mouth"])
 
     def segment(self, rgb: np.ndarray, faces: list[Face],
                 cancel: CancelFn = _never) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -260,14 +264,10 @@ class Engine:
     def _eye_corners_x(self, face: Face) -> np.ndarray:
         """The image columns of the face's outer eye corners (mesh, or the template's by its keypoints)."""
         if len(face.landmarks) == 468:
-            return face.landmarks[[EYE_OUTER_MESH_POINTS[0], EYE_OUTER_MESH_POINTS[1]], 0]
-        back = cv2.invertAffineTransform(face.matrix)
-        return (np.array(self._template_eye_corners()) @ back[:, :2].T + back[:, 2])[:, 0]
-
-    def _template_eye_corners(self) -> list[list[float]]:
-        c = contract(self._models_dir)["template"]
-        idx = c["mesh_indices"]
-        return [c["points"][idx.index(i)] for i in EYE_OUTER_MESH_POINTS]
+            return face.landmarks[list(EYE_OUTER_MESH_POINTS), 0]
+        t = self._contract["template"]
+        corners = [t["points"][t["mesh_indices"].index(i)] for i in EYE_OUTER_MESH_POINTS]
+        return from_template(face, corners)[:, 0]
 
     def _on_the_eyes(self, face: Face, matrix: np.ndarray):
         """A test ``(ys, xs) -> bool`` for where a covering we remove never reaches, in the pixels of
@@ -283,9 +283,8 @@ class Engine:
             right, left = (pts[list(pair)].mean(0) for pair in EYE_CORNER_MESH_POINTS)
             contours = [pts[list(c)] for c in EYE_CONTOUR_MESH_POINTS]
         else:
-            kp = contract(self._models_dir)["template_keypoints"]
-            back = matrix @ np.vstack([cv2.invertAffineTransform(face.matrix), [0, 0, 1]])
-            right, left = (back[:, :2] @ np.array(kp[k]) + back[:, 2] for k in ("right_eye", "left_eye"))
+            kp = self._contract["template_keypoints"]
+            right, left = from_template(face, [kp["right_eye"], kp["left_eye"]], matrix)
         d = left - right
         if contours:
             (bx0, by0) = np.floor(np.min(contours, axis=(0, 1))) - 3  # the eyes' box, with room to grow
@@ -395,7 +394,7 @@ class Engine:
             ears = sorted(tuple(in_crop(i)) for i in EAR_MESH_POINTS)
             eyes = [tuple((in_crop(a) + in_crop(b)) / 2) for a, b in EYE_CORNER_MESH_POINTS]
         else:
-            kp = contract(self._models_dir)["template_keypoints"]
+            kp = self._contract["template_keypoints"]
             ears = [to_crop(*p) for p in EAR_TEMPLATE_POINTS]
             eyes = [to_crop(*kp["right_eye"]), to_crop(*kp["left_eye"])]
         found = straps.find_straps(crop, covering, ears, eyes, k * width)
@@ -564,7 +563,7 @@ class Engine:
         # Zoom out about the mouth: the model draws a mouth where its template puts one, so the wide
         # crop keeps the (already restored) mouth there and sees the rest of the covering as chin,
         # neck and cheeks. The scale is the largest that takes the covering in, within MIN_ZOOM.
-        px, py = contract(self._models_dir)["template_keypoints"]["mouth"]
+        px, py = self._contract["template_keypoints"]["mouth"]
         m = FRAME_MARGIN
         limits = [px / max(1e-6, px - mx0 + m), (S - px) / max(1e-6, mx1 + m - px),
                   py / max(1e-6, py - my0 + m), (S - py) / max(1e-6, my1 + m - py)]
