@@ -98,6 +98,47 @@ def test_the_lower_strand_of_an_ear_loop_is_removed(engine):
     assert strand.sum() > 300 and left < 40, left
 
 
+def test_a_lower_strand_below_the_ear_lobe_is_traced(engine):
+    """real_masked/148: a turned face; the loop's lower strand leaves the mask's corner well below the
+    ear and runs up to its lobe. The strap zone ended half a face width below the ear point and left
+    all 191 of the strand's bright pixels; it now reaches 0.65 of a face width down."""
+    rgb = load_image(data_path("real_masked", "148.webp")).rgb
+    light = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0]
+    above_skin = light.astype(int) - cv2.medianBlur(light, 15).astype(int)
+    strand = np.zeros(light.shape, bool)
+    strand[300:360, 200:235] = above_skin[300:360, 200:235] > 20  # the loop, brighter than the skin round it
+    mask, _ = engine.segment(rgb, engine.detect(rgb))
+    left = int((strand & (mask < 128)).sum())
+    assert strand.sum() > 150 and left < 20, left
+
+
+def test_a_strap_leaving_the_covering_at_the_eyes_level_far_out_is_traced(engine):
+    """real_masked/176: a respirator on a face in profile; its green upper strap leaves the covering's
+    corner at the eyes' level, far out at the side of the face, and crosses a dark fold of hair. A
+    strap had to leave the covering below the eyes and ended at 3 dark pixels: all 700 of its green
+    pixels were left."""
+    rgb = load_image(data_path("real_masked", "176.webp")).rgb
+    green = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 1] < 110
+    strap = np.zeros(green.shape, bool)
+    strap[380:452, 440:600] = green[380:452, 440:600]  # the upper strap, between the covering and the hair
+    mask, _ = engine.segment(rgb, engine.detect(rgb))
+    left = int((strap & (mask < 128)).sum())
+    assert strap.sum() > 1000 and left < 100, left
+
+
+def test_a_line_through_braids_is_no_strap(engine):
+    """maskedface_seg/IWM_04071: braids over the cheek beside a pasted mask (no loops). A straight run
+    through them passed for a strap and 1,592 px of braids were added to the mask; a strap stands
+    alone on the skin, with no thin structure all round it."""
+    from unmask_studio.core.pipeline import Engine, Options
+
+    rgb = load_image(data_path("maskedface_seg", "images", "IWM_04071.webp")).rgb
+    faces = engine.detect(rgb)
+    with_straps, _ = engine.segment(rgb, faces)
+    without, _ = Engine(Options(find_straps=False)).segment(rgb, faces)
+    assert int(((with_straps > 127) & (without <= 127)).sum()) < 50
+
+
 def test_looking_only_beside_the_covering_finds_what_the_whole_crop_finds(engine, monkeypatch):
     """The thin-structure filter runs only in boxes around where a strap may run (it cost 65 ms a face
     over the whole, wider strap crop); on real photos with loops the straps found are the same."""

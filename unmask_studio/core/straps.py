@@ -8,11 +8,13 @@ at twice the segmenter crop's resolution, beside the covering the segmenter foun
    strap) on each Lab channel keeps what is thinner than the disc and stands out from both sides,
    whatever its colour (white, black, blue, yellow loops);
 2. only beside the covering: in a band at ear height, lateral to the covering's sides row by row,
-   away from the eyes, and leaving the covering below them (glasses' arms, eyes' corners);
+   away from the eyes, and leaving the covering below them or far out at the side of the face
+   (glasses' arms, eyes' corners);
 3. each piece that touches the covering is reduced to a line: of the paths along its skeleton from
    where it meets the covering, the longest start that is a strap: nearly straight, heading outwards
    (to the ear, not down the neck or into the face), one lightness all along (it ends where the
-   material changes: at the ear, in the hair), at least a tenth of the face long, and thin.
+   material changes: at the ear, in the hair; a short shadow across it does not end it), at least a
+   tenth of the face long, thin, and alone on the skin (not one line among many: braids, a knit).
    Hair, hairnets, text and collars curl, change colour, run the wrong way or are too wide.
 
 Only pixels are added, never removed, and only next to a covering already found: a bare face, with
@@ -33,18 +35,23 @@ CONTRAST = 14.0  # Lab units a strap must stand out by (chroma weighted 1.5: a y
 MIN_LENGTH = 0.10  # the shortest strap worth removing, as a fraction of the face's width
 MIN_STRAIGHTNESS = 0.82  # chord / path length: a loop is a gentle curve, hair and letters are not
 MAX_LIGHTNESS_STEP = 22.0  # Lab lightness: a strap is one material; where this changes, it ends
-BAND = (-0.35, 0.5)  # rows the straps are looked for in, relative to the ear, in face widths
-BELOW_EYES = 0.1  # a strap leaves the covering this far below the eyes' row at least (face widths)
+OFF_RUN = 0.03  # face widths: that long off the strap's lightness, it has ended (shorter: a shadow on it)
+BAND = (-0.35, 0.65)  # rows the straps are looked for in, relative to the ear, in face widths
+BELOW_EYES = 0.1  # a strap leaves the covering this far below the eyes' row at least (face widths),
+PAST_EYE = 0.25  # unless it leaves this far out past the eye's centre on its side (a face looking down:
+# the covering's corner is at the eyes' level, far out at the side of the face, not at a glasses' hinge)
 EYE_RADIUS = 0.12  # and never comes this near an eye's centre (face widths)
 MAX_STEEPNESS = 2.75  # rise over run of a strap's chord (70 degrees): steeper is an ear's rim or hair
 SHADOW_CHROMA = 8.0  # Lab a*b* distance: a darker line closer than this in hue to its sides is a shadow
+CLUTTER = 0.5  # share of thin structure round a strap above which it is a line through hair or braids
 
 
 def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple, face_width: float) -> np.ndarray:
     """Straps of ``covering`` (bool, the covering found in ``crop``, an upright face crop, RGB uint8)
     that run towards ``ears`` ((x, y) of the left and right ear, crop pixels). ``eyes``: (x, y) of the
-    eyes' centres; a strap leaves the covering below them and never comes near one (at eye height,
-    the thin dark things beside a covering are an eye's corner or the arm of a pair of glasses).
+    eyes' centres; a strap leaves the covering below them (or far out past them: a face looking down)
+    and never comes near one (at eye height, the thin dark things beside a covering are an eye's
+    corner or the arm of a pair of glasses).
     Returns a bool mask of the strap pixels (not including ``covering``)."""
     out = np.zeros(covering.shape, bool)
     if not covering.any() or face_width < 20:
@@ -55,6 +62,7 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
     for box in _side_boxes(beside, (ears[0][0] + ears[1][0]) / 2, margin=d + 4):
         y0, y1, x0, x1 = box  # only where a strap may run: the top-hat over the whole crop cost 65 ms a face
         thin[y0:y1, x0:x1] = _thin_structures(crop[y0:y1, x0:x1], d) > CONTRAST
+    structure = thin.copy()  # all thin structure, to judge how cluttered a strap's surroundings are
     thin[covering] = False
     thin &= beside
     for ex, ey in eyes:
@@ -76,13 +84,35 @@ def find_straps(crop: np.ndarray, covering: np.ndarray, ears: tuple, eyes: tuple
         touch = comp & near[y:y + h, x:x + w]
         if not touch.any():
             continue
-        touch[:max(0, int(np.ceil(eye_y + BELOW_EYES * face_width)) - y)] = False
+        side = np.sign(x + w / 2 - cx)
+        eye_x = max(ex * side for ex, _ in eyes) * side  # the eye on the piece's side
+        high = np.arange(y, y + h)[:, None] < eye_y + BELOW_EYES * face_width
+        near_eye = (np.arange(x, x + w)[None, :] - eye_x) * side < PAST_EYE * face_width
+        touch &= ~(high & near_eye)
         if not touch.any():
             continue
-        strap = _strap_along(comp, touch, lab_l[y:y + h, x:x + w], d, face_width, side=np.sign(x + w / 2 - cx))
-        if strap is not None and not _a_shadow(strap, lab[y:y + h, x:x + w], busy[y:y + h, x:x + w]):
+        strap = _strap_along(comp, touch, lab_l[y:y + h, x:x + w], d, face_width, side=side)
+        if strap is not None and not _a_shadow(strap, lab[y:y + h, x:x + w], busy[y:y + h, x:x + w]) \
+                and not _in_clutter(strap, (y, x), structure, covering, d):
             out[y:y + h, x:x + w] |= strap
     return out
+
+
+def _in_clutter(strap: np.ndarray, origin: tuple[int, int], structure: np.ndarray, covering: np.ndarray,
+                d: int) -> bool:
+    """True when thin structure lies all round the strap (``strap``: bool, its box at ``origin`` in the
+    crop): a line picked out of hair, braids or a knit, where a strap stands alone on skin."""
+    (y, x), (h, w) = origin, strap.shape
+    y0, x0 = max(0, y - d - 2), max(0, x - d - 2)
+    y1, x1 = min(structure.shape[0], y + h + d + 2), min(structure.shape[1], x + w + d + 2)
+    s = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    s[y - y0:y - y0 + h, x - x0:x - x0 + w] = strap
+    outer = cv2.dilate(s, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * d + 1, 2 * d + 1))) > 0
+    inner = cv2.dilate(s, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))) > 0
+    ring = outer & ~inner & ~covering[y0:y1, x0:x1]
+    if ring.sum() < 20:
+        return False
+    return float(structure[y0:y1, x0:x1][ring].mean()) > CLUTTER
 
 
 def _side_boxes(zone: np.ndarray, cx: float, margin: int) -> list[tuple[int, int, int, int]]:
@@ -189,8 +219,10 @@ def _strap_prefix(path: np.ndarray, lightness: np.ndarray, face_width: float, si
         return None
     ref = float(np.median(light[:k]))
     off = np.abs(light - ref) > MAX_LIGHTNESS_STEP
-    # a different material from here on: three pixels in a row off the strap's lightness
-    run = np.convolve(off.astype(int), np.ones(3, int), mode="valid") >= 3
+    # a different material from here on: a run of pixels off the strap's lightness, longer than a
+    # shadow the strap crosses (real_masked/183: a white loop over a 5 px dark fold by the ear)
+    n = max(3, int(round(OFF_RUN * face_width)))
+    run = np.convolve(off.astype(int), np.ones(n, int), mode="valid") >= n
     end = int(np.argmax(run)) if run.any() else len(path)
     steps = np.concatenate([[0], np.cumsum(np.hypot(np.diff(xs), np.diff(ys)))])
     chord = np.hypot(xs - xs[0], ys - ys[0])
