@@ -60,19 +60,39 @@ def lower_face_zone(shape: tuple[int, int], mesh: np.ndarray, covering: np.ndarr
     return zone > 0
 
 
-def below_covering_top(covering: np.ndarray, x0: float, x1: float) -> np.ndarray:
+def below_covering_top(covering: np.ndarray, x0: float, x1: float, hull: bool = False) -> np.ndarray:
     """Pixels no higher than the covering's top edge (bool) in the columns between ``x0`` and ``x1``
     (the eyes' outer corners; gaps in the covering bridged), anything in the others. Under the eyes,
     above a mask's top edge, lie the nose's bridge and the cheeks, as bright as a white mask: never the
-    covering's missed part. Further out, ear loops rise to the ears."""
+    covering's missed part. Further out, ear loops rise to the ears. The edge is the found one's upper
+    hull: where the segmenter left a dip in the top (a white respirator's middle under sunglasses,
+    real_masked/152), the edge runs straight across it, so the rest of the covering can be taken."""
     h, w = covering.shape
     cols = np.flatnonzero(covering.any(0))
     tops = covering.argmax(0).astype(np.float32)
     top = np.zeros(w, np.float32)
     lo, hi = max(0, int(np.floor(min(x0, x1)))), min(w, int(np.ceil(max(x0, x1))) + 1)
-    if hi > lo:
-        top[lo:hi] = np.interp(np.arange(lo, hi), cols, tops[cols])
+    if hi > lo and len(cols):
+        xs = np.arange(lo, hi)
+        edge = np.interp(xs, cols, tops[cols])
+        top[lo:hi] = np.interp(xs, *_upper_hull(xs.astype(np.float32), edge)) if hull else edge
     return np.arange(h)[:, None] >= top[None, :]
+
+
+def _upper_hull(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points of the upper hull (smallest row: image rows grow downwards) of ``(xs, ys)``, ``xs``
+    increasing: the monotone chain's half that keeps every point on or below it."""
+    hull: list[int] = []
+    for i in range(len(xs)):
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            # b lies below the line from a to i (a larger row than the line there): not on the hull
+            if (ys[b] - ys[a]) * (xs[i] - xs[a]) >= (ys[i] - ys[a]) * (xs[b] - xs[a]):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return xs[hull], ys[hull]
 
 
 def complete_by_colour(crop: np.ndarray, covering: np.ndarray, zone: np.ndarray) -> np.ndarray:

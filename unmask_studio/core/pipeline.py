@@ -253,8 +253,10 @@ class Engine:
                                                        mask_refine.band_for_face(blend.crop_scale(M)))
                 # Not up into the eyes: above a mask's top edge the lower lids and lashes are the
                 # nearest colour edge (real_masked/173: the edge rose 12 px and the eyes were repainted).
+                # The edge is the found top's upper hull: its dips are fabric the segmenter left (a
+                # mask's top rim, 047, 064, 106; a respirator's middle under sunglasses, 152).
                 ex0, ex1 = self._eye_corners_x(face) - x0
-                full[y0:y1, x0:x1] = np.where(covering_colour.below_covering_top(before > 127, ex0, ex1),
+                full[y0:y1, x0:x1] = np.where(covering_colour.below_covering_top(before > 127, ex0, ex1, hull=True),
                                               snapped, before)
             if m.any() and len(face.landmarks) == 468:  # growing and snapping may have reached the eyes
                 self._clear_the_eyes(full, face, M)  # (not by a face without a mesh: its eyes are a guess,
