@@ -37,10 +37,11 @@ ITERATIONS = 3
 RNG_SEED = 1
 
 
-def lower_face_zone(shape: tuple[int, int], mesh: np.ndarray, covering: np.ndarray | None = None) -> np.ndarray:
+def lower_face_zone(shape: tuple[int, int], mesh: np.ndarray, covering: np.ndarray | None = None,
+                    hull: bool = False) -> np.ndarray:
     """Where a covering may be completed (bool, ``shape``), from 468 mesh points in the same pixels;
     with the ``covering`` found, around it too, and not above its top edge between the eyes' outer
-    corners."""
+    corners (its upper hull with ``hull``: see ``below_covering_top``)."""
     size = max(float(np.linalg.norm(mesh[a] - mesh[b])) for a, b in (SIDES_MESH_POINTS, TOP_CHIN_MESH_POINTS))
     zone = np.zeros(shape, np.uint8)
     cv2.fillPoly(zone, [np.round(mesh[list(FACE_OVAL_MESH_POINTS)]).astype(np.int32)], 1)
@@ -56,7 +57,7 @@ def lower_face_zone(shape: tuple[int, int], mesh: np.ndarray, covering: np.ndarr
     zone[:max(0, min(top, shape[0]))] = 0
     if covering is not None and covering.any():
         outer = mesh[[EYE_CORNER_MESH_POINTS[0], EYE_CORNER_MESH_POINTS[-1]], 0]
-        zone &= below_covering_top(covering, *outer)
+        zone &= below_covering_top(covering, *outer, hull=hull)
     return zone > 0
 
 
@@ -95,9 +96,11 @@ def _upper_hull(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return xs[hull], ys[hull]
 
 
-def complete_by_colour(crop: np.ndarray, covering: np.ndarray, zone: np.ndarray) -> np.ndarray:
+def complete_by_colour(crop: np.ndarray, covering: np.ndarray, zone: np.ndarray,
+                       fallback: np.ndarray | None = None) -> np.ndarray:
     """``covering`` (bool, crop pixels) plus the pixels of ``zone`` (``lower_face_zone``) that GrabCut
-    puts with it and that join it. ``crop``: uint8 RGB of the same size. Returns a new bool mask."""
+    puts with it and that join it. ``crop``: uint8 RGB of the same size. Returns a new bool mask.
+    ``fallback``: a smaller zone to try when what ``zone`` gives is refused as a leak."""
     covering = covering.astype(bool)
     if not covering.any() or not zone.any():
         return covering.copy()
@@ -129,5 +132,5 @@ def complete_by_colour(crop: np.ndarray, covering: np.ndarray, zone: np.ndarray)
     # Keep the pieces that reach beyond the edge's rim (a print's lower half, a side panel, a loop).
     added = maskops.pieces_beyond_rim(covering, maskops.joined_to(fg, covering), RIM_PX, MIN_BEYOND_PX)
     if added.sum() > MAX_GAIN * covering.sum():
-        return covering.copy()
+        return covering.copy() if fallback is None else complete_by_colour(crop, covering, fallback)
     return covering | added

@@ -239,7 +239,11 @@ class Engine:
                     if (extended != m).any():  # the zone is built around the covering: build it again
                         m, zone = extended, self._lower_face_zone(face, M, extended)
                 if o.complete_by_colour and zone is not None:
-                    m = covering_colour.complete_by_colour(x[j], m > 0.5, zone).astype(m.dtype)
+                    # Up to the found top's upper hull (a dip the segmenter left in it, real_masked/152,
+                    # 019), or only to the found top where that would take so much it is refused as a
+                    # leak (046, whose missed side panel the narrower zone still completes).
+                    wide = self._lower_face_zone(face, M, m, hull=True)
+                    m = covering_colour.complete_by_colour(x[j], m > 0.5, wide, fallback=zone).astype(m.dtype)
                 crop_masks.append(own if np.array_equal(m, found) else maskops.grow(m, int(round(o.grow_px))))
         full = np.zeros(rgb.shape[:2], np.uint8)
         for face, M, m, own in zip(faces, matrices, crop_masks, network_masks):
@@ -366,14 +370,15 @@ class Engine:
         more = maskops.pieces_beyond_rim(found > 0.5, joined, FLIP_RIM_PX, FLIP_MIN_BEYOND_PX)
         return np.maximum(found, more.astype(found.dtype))
 
-    def _lower_face_zone(self, face: Face, matrix: np.ndarray, found: np.ndarray) -> np.ndarray | None:
+    def _lower_face_zone(self, face: Face, matrix: np.ndarray, found: np.ndarray,
+                         hull: bool = False) -> np.ndarray | None:
         """Where the covering ``found`` in the segmenter crop (``matrix``: image -> that crop) may be
         extended (core/covering_colour.lower_face_zone); None without a face mesh, or on a face too
         small to tell."""
         if len(face.landmarks) != 468 or face.size < MIN_COLOUR_FACE_PX:
             return None
         mesh = face.landmarks @ matrix[:, :2].T + matrix[:, 2]
-        return covering_colour.lower_face_zone(found.shape, mesh, found > 0.5)
+        return covering_colour.lower_face_zone(found.shape, mesh, found > 0.5, hull=hull)
 
     def _add_straps(self, full: np.ndarray, rgb: np.ndarray, face: Face, matrix: np.ndarray,
                     crop_mask: np.ndarray) -> None:
