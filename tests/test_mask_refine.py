@@ -116,3 +116,21 @@ def test_a_covering_taken_with_the_upper_face_stops_below_the_eyes():
     brows = lm[[33, 133, 362, 263], 1].min() - 0.3 * np.linalg.norm(lm[[33, 133]].mean(0) - lm[[362, 263]].mean(0))
     assert not mask[:int(brows) - 2, x0:x1].any()
     assert mask.sum() > 200_000  # the respirator itself is still taken
+
+
+def test_the_eyes_margin_follows_a_small_faces_size():
+    """wild_dev/0010_0013: a 38 px face whose white mask reaches its lower lids. The eyes' contours were
+    grown by 2 px whatever the face's size (a lash's width on a large face): on this one that cut two
+    notches out of the mask's top, left as white dots under the eyes. The margin is now 2 % of the
+    face's size, at most 2 px; the eyes themselves are still never taken."""
+    from unmask_studio.core.io import load_image
+    from unmask_studio.core.pipeline import Engine
+
+    rgb = load_image(data_path("wild_dev", "0010_0013.webp")).rgb
+    engine = Engine()
+    faces = engine.detect(rgb)
+    mask = engine.segment(rgb, faces)[0] > 127
+    white = np.zeros(mask.shape, bool)
+    white[41:49, 137:164] = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[41:49, 137:164, 0] > 215  # under the eyes
+    assert white.sum() > 50 and (white & ~mask).sum() == 0, (white & ~mask).sum()
+    assert (mask & _eye_pixels(mask.shape, faces[0].landmarks)).sum() == 0

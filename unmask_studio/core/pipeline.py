@@ -51,6 +51,8 @@ EYE_CONTOUR_MESH_POINTS = ((33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 
 EYE_OUTER_MESH_POINTS = (33, 263)  # face mesh: the right and left eyes' outer corners
 EYE_LINE_REACH = 0.5  # "above the eyes" reaches this share of the eyes' distance past each eye
 EYE_LINE_RAISE = 0.3  # and starts this share of their distance above their line (about the brows)
+EYE_MARGIN = 0.02  # the eyes' contours grow by this share of the face's size, at most 2 px (the lashes): on
+# a 38 px face 2 px reached into the mask's top below the eyes and left it as two white dots (wild_dev/0010_0013)
 GREY_SPREAD = 4 / 255  # a crop whose visible pixels' channels differ by at most this (95 %) is grey
 MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to tell
 MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
@@ -279,10 +281,10 @@ class Engine:
         """A test ``(ys, xs) -> bool`` for where a covering we remove never reaches, in the pixels of
         ``matrix``'s target: above the eyes (their line raised by EYE_LINE_RAISE of their distance, from
         half their distance before the one eye to as far past the other) and the eyes themselves (mesh
-        contours, grown by 2 px); and the lowest row it can be true on. What is taken there is
-        repainted as a new, wrong pair of eyes: a sport mask on a face cut by the frame's top
-        (real_masked/069) was taken with the whole upper face, and snapping a mask's top edge climbed
-        over the lower lids (173)."""
+        contours, grown by 2 px, less on faces under 100 px); and the lowest row it can be true on.
+        What is taken there is repainted as a new, wrong pair of eyes: a sport mask on a face cut by
+        the frame's top (real_masked/069) was taken with the whole upper face, and snapping a mask's
+        top edge climbed over the lower lids (173)."""
         contours = []
         if len(face.landmarks) == 468:
             pts = face.landmarks @ matrix[:, :2].T + matrix[:, 2]
@@ -298,7 +300,8 @@ class Engine:
             eyes = np.zeros((int(by1 - by0) + 1, int(bx1 - bx0) + 1), np.uint8)
             for c in contours:
                 cv2.fillPoly(eyes, [np.round(c - (bx0, by0)).astype(np.int32)], 1)
-            eyes = maskops.grow(eyes, 2) > 0
+            margin = min(2, int(face.size * np.sqrt(abs(np.linalg.det(matrix[:, :2]))) * EYE_MARGIN))
+            eyes = maskops.grow(eyes, margin) > 0 if margin else eyes > 0
 
         def test(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
             ys, xs = ys.astype(np.float64), xs.astype(np.float64)
