@@ -152,3 +152,16 @@ def test_looking_only_beside_the_covering_finds_what_the_whole_crop_finds(engine
             m.setattr(straps, "_side_boxes", lambda zone, cx, margin: [(0, zone.shape[0], 0, zone.shape[1])])
             whole, _ = engine.segment(rgb, faces)
         assert (boxed == whole).all(), name
+
+
+def test_the_loops_of_a_small_face_are_traced(engine):
+    """wild_dev/0008_0103: a 256 px web photo, a face about 70 px wide with a white ear loop across the
+    cheek. Faces under 80 px were not searched for straps and 35 of the loop's 56 bright pixels were
+    left; the tracer now looks at faces from 60 px."""
+    rgb = load_image(data_path("wild_dev", "0008_0103.webp")).rgb
+    light = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0]
+    loop = np.zeros(light.shape, bool)
+    loop[92:108, 89:109] = (light.astype(int) - cv2.medianBlur(light, 9).astype(int))[92:108, 89:109] > 15
+    mask, _ = engine.segment(rgb, engine.detect(rgb))
+    left = int((loop & (mask < 128)).sum())
+    assert loop.sum() > 40 and left < 15, left

@@ -55,7 +55,8 @@ EYE_MARGIN = 0.02  # the eyes' contours grow by this share of the face's size, a
 # a 38 px face 2 px reached into the mask's top below the eyes and left it as two white dots (wild_dev/0010_0013)
 GREY_SPREAD = 4 / 255  # a crop whose visible pixels' channels differ by at most this (95 %) is grey
 MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to tell
-MIN_STRAP_FACE_PX = 80  # narrower faces (image pixels) are not searched: their loops are under a pixel
+MIN_STRAP_FACE_PX = 60  # narrower faces (image pixels) are not searched: their loops are under a pixel (at 80,
+# the loops of 7 dev photos' faces of 60-80 px were left, wild_dev/0008_0103, real_masked/158)
 EYE_CORNER_MESH_POINTS = ((33, 133), (362, 263))  # face mesh: each eye's outer and inner corner
 OWN_ZONE = (80, 134, 176, 219)  # face-crop box around the nose tip, mouth and chin: a covering that
 # touches it is this face's own (in a crowd, a neighbour's mask may run into the face's crop too)
