@@ -301,7 +301,7 @@ class Engine:
             eyes = np.zeros((int(by1 - by0) + 1, int(bx1 - bx0) + 1), np.uint8)
             for c in contours:
                 cv2.fillPoly(eyes, [np.round(c - (bx0, by0)).astype(np.int32)], 1)
-            margin = min(2, int(face.size * np.sqrt(abs(np.linalg.det(matrix[:, :2]))) * EYE_MARGIN))
+            margin = min(2, int(face.size * blend.crop_scale(matrix) * EYE_MARGIN))
             eyes = maskops.grow(eyes, margin) > 0 if margin else eyes > 0
 
         def test(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -399,15 +399,14 @@ class Engine:
         crop = blend.to_crop(rgb, M, S * k + 2 * pad)
         covering = np.pad(cv2.resize(crop_mask.astype(np.float32), (S * k, S * k),
                                      interpolation=cv2.INTER_LINEAR) > 0.5, pad)
-        to_crop = lambda x, y: tuple(k * v + pad for v in self._in_segment_crop(x, y))  # noqa: E731
         if len(face.landmarks) == 468:  # the mesh's points at the sides of the face, ear height; the eyes
             in_crop = lambda i: M[:, :2] @ face.landmarks[i] + M[:, 2]  # noqa: E731
             ears = sorted(tuple(in_crop(i)) for i in EAR_MESH_POINTS)
             eyes = [tuple((in_crop(a) + in_crop(b)) / 2) for a, b in EYE_CORNER_MESH_POINTS]
-        else:
+        else:  # the template's, placed by the face's alignment
             kp = self._contract["template_keypoints"]
-            ears = [to_crop(*p) for p in EAR_TEMPLATE_POINTS]
-            eyes = [to_crop(*kp["right_eye"]), to_crop(*kp["left_eye"])]
+            ears = [tuple(p) for p in from_template(face, EAR_TEMPLATE_POINTS, M)]
+            eyes = [tuple(p) for p in from_template(face, [kp["right_eye"], kp["left_eye"]], M)]
         found = straps.find_straps(crop, covering, ears, eyes, k * width)
         if found.any():
             self.add_mask_to_image(full, found.astype(np.float32), M, S * k + 2 * pad)
