@@ -138,6 +138,14 @@ def test_the_engine_takes_a_respirators_lower_half(both):
     assert after < 0.02 * before, (before, after)
 
 
+def test_the_engine_takes_a_masks_lower_half_larger_than_what_was_found(both):
+    """real_masked/025: a glossy black mask; the segmenter took its upper part only, and the rest
+    (more than 0.6 of what was found) was refused as a leak: 1,505 dark pixels left on the chin."""
+    before, after = _dark_lower_face_left(*both, "025")
+    assert before > 1000
+    assert after < 0.05 * before, (before, after)
+
+
 def test_a_bare_face_is_untouched(both):
     off, on = both
     rgb = load_image(data_path("celeba", "val", "00004.webp")).rgb
