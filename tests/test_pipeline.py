@@ -175,7 +175,10 @@ def test_no_seam_where_the_covering_runs_past_the_crop(engine, name):
     change = {o: abs(e[o + 3] - e[o - 3]) for o in range(-24, 25)}
     at_edge = max(change[o] for o in range(-2, 3))
     elsewhere = max(change[o] for o in list(range(-24, -8)) + list(range(9, 25)))
-    assert at_edge <= elsewhere, (at_edge, elsewhere)
+    # A seam made the change at the edge 1.8-4.3x the largest elsewhere. Without one the two are about
+    # equal: the face's fill fades into the wide pass's over a linear ramp that ends at the edge, so
+    # lines inside the ramp change as fast (session 10's smoother two-stage fill: 1.77 vs 1.76 on 107).
+    assert at_edge <= 1.1 * elsewhere, (at_edge, elsewhere)
 
 
 @pytest.mark.parametrize("name", ["0001_0044", "0002_0008", "0006_0017", "0006_0119", "0008_0054", "0011_0000"])

@@ -146,9 +146,23 @@ def export_inpainter(run="inpaint", path=None, colour_match=True):
     return state["step"]
 
 
-def export_refined_inpainter(run="refine", path=None, colour_match=True):
+class WithoutReference(torch.nn.Module):
+    """The two-stage inpainter on its no-reference path, with the plain inpainter's inputs (image,
+    mask): the reference is zeros and its mask 0, as the app feeds a face given no reference. Exported
+    as ``inpainter.onnx`` it keeps the contract, so nothing in the app changes."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, image, mask):
+        return self.inner(image, mask, torch.zeros_like(image), torch.zeros_like(mask))
+
+
+def export_refined_inpainter(run="refine", path=None, colour_match=True, reference=True):
     """The two-stage 256² inpainter with its optional reference input (``training.train_refine``):
-    inputs image, mask, reference (zeros when absent) and reference_mask (1 = reference pixel)."""
+    inputs image, mask, reference (zeros when absent) and reference_mask (1 = reference pixel); with
+    ``reference=False`` only image and mask (``WithoutReference``: the plain inpainter's contract)."""
     from training.ref_models import CoarseAt128, RefineNet, TwoStage
     from training.train_inpaint import build_generator
 
@@ -156,6 +170,8 @@ def export_refined_inpainter(run="refine", path=None, colour_match=True):
     coarse_cfg = load_state(RUNS / state["cfg"]["coarse_run"])["cfg"]
     model = TwoStage(CoarseAt128(build_generator(coarse_cfg)), RefineNet(tuple(state["cfg"]["widths"])))
     model.load_state_dict(to_float(state["ema"]))
+    if not reference:
+        model = WithoutReference(model)
     if colour_match:
         model = ColourMatched(model)
     size = json.loads((MODELS / "contract.json").read_text())["crop_size"]
@@ -163,6 +179,9 @@ def export_refined_inpainter(run="refine", path=None, colour_match=True):
     img = torch.rand(2, 3, size, size, generator=g)
     mask = torch.zeros(2, 1, size, size)
     mask[:, :, size // 2:, size // 4:size * 3 // 4] = 1
+    if not reference:
+        _export(model, (img * (1 - mask), mask), ["image", "mask"], "output", path or MODELS / "inpainter.onnx")
+        return state["step"]
     ref = torch.rand(2, 3, size, size, generator=g)
     valid = torch.ones(2, 1, size, size)
     valid[1] = 0  # one face with a reference, one without: both paths are traced and checked
@@ -200,6 +219,8 @@ def main(argv=None):
     ap.add_argument("--inpaint-run", default="inpaint")
     ap.add_argument("--refine-run", default=None,
                     help="export the two-stage inpainter with a reference input from this run (train_refine)")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="with --refine-run: export its no-reference path with the plain inpainter's inputs")
     ap.add_argument("--segment-run", default="segment")
     ap.add_argument("--no-colour-match", action="store_true", help="export the bare generator (for ablations)")
     ap.add_argument("--out", type=Path, default=None, help="inpainter path (default unmask_studio/resources/models/inpainter.onnx)")
@@ -211,7 +232,8 @@ def main(argv=None):
     torch.set_num_threads(1)
     if args.only != "segmenter" and args.refine_run:
         print("refined inpainter step",
-              export_refined_inpainter(args.refine_run, args.out, not args.no_colour_match))
+              export_refined_inpainter(args.refine_run, args.out, not args.no_colour_match,
+                                       reference=not args.no_reference))
     elif args.only != "segmenter":
         print("inpainter step", export_inpainter(args.inpaint_run, args.out, not args.no_colour_match))
         if args.quantize:
