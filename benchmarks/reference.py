@@ -1,6 +1,6 @@
 """Reference-guided restoration on held-out people: does another photo make the fill *theirs*?
 
-    python -m benchmarks.reference [--n 60] [--model inpainter.onnx] [--baseline OLD.onnx] [--sheet PNG]
+    python -m benchmarks.reference [--n 60] [--model inpainter_reference.onnx] [--baseline OLD.onnx] [--sheet PNG]
 
 Held-out LFW people (every 10th person by name, never trained on: ``training.ref_data``): the first
 photo aligned to the inpainter's crop gets a synthetic covering; the second photo, aligned the same way,
@@ -37,7 +37,7 @@ import onnxruntime as ort
 from evaluation.pairs import id_distance, make_identity, metrics
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "unmask_studio" / "resources" / "models" / "inpainter.onnx"
+MODEL = REPO / "unmask_studio" / "resources" / "models" / "inpainter_reference.onnx"  # the model that takes one
 PRE_REFERENCE_COMMIT = "589b8c1"  # the last commit whose shipped inpainter has no reference input
 METHODS = ("no reference (baseline)", "no reference", "naive copy", "poisson", "low + high", "with reference")
 
