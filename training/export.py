@@ -222,7 +222,8 @@ def main(argv=None):
     ap.add_argument("--no-reference", action="store_true",
                     help="with --refine-run: export its no-reference path with the plain inpainter's inputs")
     ap.add_argument("--segment-run", default="segment")
-    ap.add_argument("--no-colour-match", action="store_true", help="export the bare generator (for ablations)")
+    ap.add_argument("--no-colour-match", action="store_true",
+                    help="no ColourMatched step (the refined inpainter ships so; for the coarse one an ablation)")
     ap.add_argument("--out", type=Path, default=None, help="inpainter path (default unmask_studio/resources/models/inpainter.onnx)")
     ap.add_argument("--segmenter-out", type=Path, default=None,
                     help="segmenter path (default unmask_studio/resources/models/segmenter.onnx): a candidate to benchmark")
