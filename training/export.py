@@ -179,14 +179,13 @@ def export_refined_inpainter(run="refine", path=None, colour_match=True, referen
     img = torch.rand(2, 3, size, size, generator=g)
     mask = torch.zeros(2, 1, size, size)
     mask[:, :, size // 2:, size // 4:size * 3 // 4] = 1
-    if not reference:
-        _export(model, (img * (1 - mask), mask), ["image", "mask"], "output", path or MODELS / "inpainter.onnx")
-        return state["step"]
-    ref = torch.rand(2, 3, size, size, generator=g)
-    valid = torch.ones(2, 1, size, size)
-    valid[1] = 0  # one face with a reference, one without: both paths are traced and checked
-    _export(model, (img * (1 - mask), mask, ref * valid, valid), ["image", "mask", "reference", "reference_mask"],
-            "output", path or MODELS / "inpainter.onnx")
+    args, names = (img * (1 - mask), mask), ["image", "mask"]
+    if reference:
+        ref = torch.rand(2, 3, size, size, generator=g)
+        valid = torch.ones(2, 1, size, size)
+        valid[1] = 0  # one face with a reference, one without: both paths are traced and checked
+        args, names = args + (ref * valid, valid), names + ["reference", "reference_mask"]
+    _export(model, args, names, "output", path or MODELS / "inpainter.onnx")
     return state["step"]
 
 

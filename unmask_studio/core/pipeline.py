@@ -302,7 +302,7 @@ class Engine:
             for c in contours:
                 cv2.fillPoly(eyes, [np.round(c - (bx0, by0)).astype(np.int32)], 1)
             margin = min(2, int(face.size * blend.crop_scale(matrix) * EYE_MARGIN))
-            eyes = maskops.grow(eyes, margin) > 0 if margin else eyes > 0
+            eyes = maskops.grow(eyes, margin) > 0  # a margin of 0 leaves them as they are
 
         def test(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
             ys, xs = ys.astype(np.float64), xs.astype(np.float64)
