@@ -1,5 +1,6 @@
 """A stage that adds to the removal mask, measured with it off and on in the same run: ear loops and
-straps (``--stage straps``, core/straps.py) or the covering completed by its colours (``--stage
+straps (``--stage straps``, core/straps.py; ``--stage strap_model``: the strap model added to the
+tracer; off by default) or the covering completed by its colours (``--stage
 colour``, core/covering_colour.py).
 
     python benchmarks/straps.py [--stage straps|colour] [--limit N] [--sheet docs/straps_sheet.jpg]
@@ -33,7 +34,8 @@ from unmask_studio.core.io import load_image  # noqa: E402
 from unmask_studio.core.pipeline import Engine, Options  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = {"straps": "find_straps", "colour": "complete_by_colour", "flip": "flip_segment"}  # --stage -> its Options switch
+STAGES = {"straps": "find_straps", "colour": "complete_by_colour", "flip": "flip_segment",
+          "strap_model": "strap_model"}  # --stage -> its Options switch
 DATA = REPO.parent / "shared" / "data"
 
 
@@ -151,9 +153,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "out"))
     args = ap.parse_args(argv)
     switch = STAGES[args.stage]
-    off, on = Engine(Options(**{switch: False})), Engine(Options())
+    off, on = Engine(Options(**{switch: False})), Engine(Options(**{switch: True}))
     # MaskedFace-Net as benchmarks/segmenter.py measures it: the mask not grown (its labels hug the mask)
-    raw_off, raw_on = Engine(Options(grow_px=0, **{switch: False})), Engine(Options(grow_px=0))
+    raw_off, raw_on = Engine(Options(grow_px=0, **{switch: False})), Engine(Options(grow_px=0, **{switch: True}))
     keep: list = []
     result = {"stage": args.stage, "maskedface_heldout": maskedface(raw_off, raw_on, args.limit),
               "celeba_val_bare": bare(off, on, args.limit),

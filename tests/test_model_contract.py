@@ -13,7 +13,7 @@ SPEC = json.loads((models_dir() / "contract.json").read_text())
 S = SPEC["crop_size"]
 
 
-@pytest.mark.parametrize("name", ["segmenter", "inpainter", "reference_inpainter"])
+@pytest.mark.parametrize("name", ["segmenter", "inpainter", "reference_inpainter", "straps"])
 def test_model_matches_contract(name):
     import onnx
 

@@ -165,3 +165,46 @@ def test_the_loops_of_a_small_face_are_traced(engine):
     mask, _ = engine.segment(rgb, engine.detect(rgb))
     left = int((loop & (mask < 128)).sum())
     assert loop.sum() > 40 and left < 15, left
+
+
+def test_the_strap_model_takes_the_loop_round_the_ear_the_tracer_leaves(engine):
+    """wild_dev/0003_0017: a black cloth mask on a turned face, its loop 8 px wide running from the
+    mask's corners up and down to the ear. The tracer's rules (a loop ends where its lightness
+    changes; one lightness, thin) left both strands beside the ear: the strap model
+    (training/train_straps.py) takes them."""
+    from unmask_studio.core.pipeline import Engine, Options
+
+    rgb = load_image(data_path("wild_dev", "0003_0017.webp")).rgb
+    dark = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] < 60
+    faces = engine.detect(rgb)
+    without, _ = engine.segment(rgb, faces)  # the app's default: the tracer only
+    loop = np.zeros(dark.shape, bool)
+    loop[LOOP_0003] = dark[LOOP_0003]
+    loop &= without < 128  # what the tracer left of it
+    mask, _ = Engine(Options(strap_model=True)).segment(rgb, faces)
+    left = int((loop & (mask < 128)).sum())
+    assert loop.sum() > 60 and left < 0.3 * loop.sum(), (int(loop.sum()), left)
+
+
+LOOP_0003 = np.s_[120:175, 148:172]  # wild_dev/0003_0017: between the mask's right corner and the ear
+
+
+def test_only_marks_that_reach_the_covering_become_straps():
+    """core/straps.from_probability: of the strap model's marks, a loop from the covering's side (also
+    across a short gap where its probability dips) is a strap; a line that never comes near the
+    covering (a collar, a necklace) and a mark by an eye (a glasses' arm) are not."""
+    from unmask_studio.core.straps import from_probability
+
+    _, covering = _face()
+    prob = np.zeros(covering.shape, np.float32)
+    loop = _line(np.zeros((SIZE, SIZE, 3), np.uint8), [(148, 300), (130, 262), (118, 232)], width=4)
+    prob[loop] = 0.9
+    prob[270:276, 120:150] = 0  # a dip across the loop: hair over it
+    collar = _line(np.zeros((SIZE, SIZE, 3), np.uint8), [(150, 470), (256, 500), (360, 470)], width=4)
+    prob[collar] = 0.9
+    glasses = _line(np.zeros((SIZE, SIZE, 3), np.uint8), [(190, 200), (130, 205)], width=3)
+    prob[glasses] = 0.9
+    found = from_probability(prob, covering, EYES, WIDTH)
+    assert (found & loop).sum() > 0.8 * (loop & ~covering & (prob > 0.5)).sum()
+    assert not (found & collar).any() and not (found & glasses).any()
+    assert not (found & covering).any()

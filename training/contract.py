@@ -19,6 +19,7 @@ from training.framing import SEG_SHIFT, SEG_ZOOM, compose, tight_to_loose
 from training.paths import CACHE, DATA, MODELS
 
 CROP_SIZE = 256
+STRAP_REACH, STRAP_CANVAS, STRAP_SIZE = 1.4, 358, 360  # training.train_straps
 ALIGNED_SEG = "maskedface_seg_aligned_loose.npz"  # MaskedFace-Net in the segmenter's framing
 # Landmarks that stay put whether or not a mask is worn dominate the fit (eyes, brows, nose bridge);
 # a few lower ones pin the scale.
@@ -64,6 +65,19 @@ CONTRACT = {
                              "layout": "RGB"}},
         "outputs": {"mask": {"shape": ["N", 1, CROP_SIZE, CROP_SIZE], "range": [0, 1], "dtype": "float32",
                              "meaning": "probability that the pixel is a face covering"}},
+    },
+    # Ear loops and straps beside a covering (training.train_straps): the strap crop is the segmenter's
+    # crop widened ``reach`` times (the ears inside), at ``canvas``² (half the engine's tracing
+    # resolution), padded by repeating its last row and column to the input's size.
+    "straps": {
+        "file": "straps.onnx",
+        "framing": {"reach": STRAP_REACH, "canvas": STRAP_CANVAS},
+        "inputs": {"image": {"shape": ["N", 3, STRAP_SIZE, STRAP_SIZE], "range": [0, 1], "dtype": "float32",
+                             "layout": "RGB"},
+                   "covering": {"shape": ["N", 1, STRAP_SIZE, STRAP_SIZE], "range": [0, 1], "dtype": "float32",
+                                "meaning": "1 = the covering already found"}},
+        "outputs": {"straps": {"shape": ["N", 1, STRAP_SIZE, STRAP_SIZE], "range": [0, 1], "dtype": "float32",
+                               "meaning": "probability that the pixel is a strap or loop of that covering"}},
     },
 }
 

@@ -2,6 +2,7 @@
 
     python -m training.export                 # both models from training/runs/{inpaint,segment}
     python -m training.export --only segmenter
+    python -m training.export --only straps   # the strap model from training/runs/straps
 
 Names, shapes and ranges follow ``unmask_studio/resources/models/contract.json`` (written by ``training.contract``);
 the batch dimension is dynamic so the app can run several faces at once. The exported graph is
@@ -212,9 +213,35 @@ def export_segmenter(run="segment", out: Path | None = None):
     return state["step"]
 
 
+class StrapExport(torch.nn.Module):
+    """Strap crop RGB and the covering found in it in, strap probability out (training.train_straps)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image, covering):
+        return torch.sigmoid(self.net(torch.cat([image, covering], 1)))
+
+
+def export_straps(run="straps", out: Path | None = None):
+    from training.train_straps import NET_SIZE as STRAP_SIZE, WIDTHS
+
+    state = load_state(RUNS / run)
+    net = SegmenterNet(WIDTHS, in_channels=4)
+    net.load_state_dict(to_float(state["net"]))
+    covering = (torch.rand(2, 1, STRAP_SIZE, STRAP_SIZE) > 0.7).float()
+    _export(StrapExport(net), (torch.rand(2, 3, STRAP_SIZE, STRAP_SIZE), covering), ["image", "covering"],
+            "straps", out or MODELS / "straps.onnx")
+    return state["step"]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--only", choices=["inpainter", "segmenter"])
+    ap.add_argument("--only", choices=["inpainter", "segmenter", "straps"])
+    ap.add_argument("--straps-run", default="straps")
+    ap.add_argument("--straps-out", type=Path, default=None,
+                    help="strap model path (default unmask_studio/resources/models/straps.onnx)")
     ap.add_argument("--inpaint-run", default="inpaint")
     ap.add_argument("--refine-run", default=None,
                     help="export the two-stage inpainter with a reference input from this run (train_refine)")
@@ -230,6 +257,9 @@ def main(argv=None):
                     help="also write inpainter.int8.onnx (dynamic int8; not used by the app, see quantize_inpainter)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    if args.only == "straps":
+        print("strap model step", export_straps(args.straps_run, args.straps_out))
+        return 0
     if args.only != "segmenter" and args.refine_run:
         print("refined inpainter step",
               export_refined_inpainter(args.refine_run, args.out, not args.no_colour_match,

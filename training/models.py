@@ -121,7 +121,7 @@ class PatchDiscriminator(nn.Module):
 class SegmenterNet(nn.Module):
     """Small U-Net: 128² RGB in, 128² mask logit out. Real-time on a CPU core."""
 
-    def __init__(self, widths=(16, 32, 64, 96)):
+    def __init__(self, widths=(16, 32, 64, 96), in_channels: int = 3):
         super().__init__()
 
         def block(cin, cout):
@@ -129,7 +129,7 @@ class SegmenterNet(nn.Module):
                                  nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
         self.enc = nn.ModuleList()
-        c = 3
+        c = in_channels
         for w in widths:
             self.enc.append(block(c, w))
             c = w

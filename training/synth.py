@@ -333,8 +333,10 @@ def covering_mask(lm: np.ndarray, h: int, w: int, rng, kind: str | None = None) 
 
 
 def synthesize(rgb: np.ndarray, lm: np.ndarray, rng: np.random.Generator, kind: str | None = None,
-               photographic: bool = True) -> tuple[np.ndarray, np.ndarray, str]:
-    """Render a covering on ``rgb`` (HxWx3 uint8). Returns (masked uint8, binary mask uint8, kind)."""
+               photographic: bool = True, parts: dict | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Render a covering on ``rgb`` (HxWx3 uint8). Returns (masked uint8, binary mask uint8, kind).
+    ``parts``, when given, also gets the mask's two parts as bool arrays: ``"covering"`` (the
+    covering's body) and ``"straps"`` (its loops and straps), for the strap model (train_straps)."""
     h, w = rgb.shape[:2]
     kind = kind or KINDS[rng.integers(len(KINDS))]
     fr = Frame.from_landmarks(lm)
@@ -373,6 +375,9 @@ def synthesize(rgb: np.ndarray, lm: np.ndarray, rng: np.random.Generator, kind: 
         out = jpeg(out, int(rng.integers(55, 96)))
     # What lies over the covering (a hand, strands of hair) is not part of it.
     mask = ((np.maximum(np.maximum(alpha, soft), loops) > 0.5) & (occluder < 0.5)).astype(np.uint8)
+    if parts is not None:
+        parts["covering"] = (np.maximum(alpha, soft) > 0.5) & (occluder < 0.5)
+        parts["straps"] = (loops > 0.5) & (occluder < 0.5)
     return out, mask, kind
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from unmask_studio.core import blend, covering_colour, mask_refine, maskops, straps
 from unmask_studio.core.faces import (EAR_MESH_POINTS, EAR_TEMPLATE_POINTS, Face, FaceFinder, from_template,
                                       shared_finder)
-from unmask_studio.core.onnx_models import OnnxModel, contract
+from unmask_studio.core.onnx_models import ModelError, OnnxModel, contract
 from unmask_studio.core.reference import Reference
 from unmask_studio.core.reference import model_inputs as reference_inputs
 from unmask_studio.core.variants import vary_face, vary_reference
@@ -57,6 +57,7 @@ GREY_SPREAD = 4 / 255  # a crop whose visible pixels' channels differ by at most
 MIN_COLOUR_FACE_PX = 40  # smaller faces keep the segmenter's covering: too few pixels to tell
 MIN_STRAP_FACE_PX = 60  # narrower faces (image pixels) are not searched: their loops are under a pixel (at 80,
 # the loops of 7 dev photos' faces of 60-80 px were left, wild_dev/0008_0103, real_masked/158)
+MIN_STRAP_MODEL_FACE_PX = 40  # the strap model looks at smaller faces too: it was trained on blurry ones
 EYE_CORNER_MESH_POINTS = ((33, 133), (362, 263))  # face mesh: each eye's outer and inner corner
 OWN_ZONE = (80, 134, 176, 219)  # face-crop box around the nose tip, mouth and chin: a covering that
 # touches it is this face's own (in a crowd, a neighbour's mask may run into the face's crop too)
@@ -71,7 +72,11 @@ class Options:
     threshold: float = 0.5  # segmenter probability that counts as covering
     grow_px: float = 3.0  # grow (or shrink, negative) the detected covering, in crop pixels (of 256)
     snap_edges: bool = True  # move the found edge onto the covering's colour edge at full resolution
-    find_straps: bool = True  # trace ear loops and straps beside a found covering (core/straps.py)
+    find_straps: bool = True  # remove ear loops and straps beside a found covering (core/straps.py)
+    strap_model: bool = False  # with the strap model too (where contract.json has one), not the tracer only.
+    # Off by default: it takes loops the tracer leaves (wild_dev/0003_0017, real_masked/120, 186) but also
+    # marked hair, ears and background beside 41 of 82 MaskedFace-Net faces, whose pasted masks have no
+    # loops (benchmarks/straps.py --stage strap_model; model card)
     flip_segment: bool = True  # segment the mirrored crop too: where it extends the covering, it counts
     complete_by_colour: bool = True  # the rest of a found covering by its colours (core/covering_colour.py)
     feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
@@ -131,6 +136,7 @@ class Engine:
         self._segmenter: OnnxModel | None = None
         self._inpainter: OnnxModel | None = None
         self._reference_inpainter: OnnxModel | None = None
+        self._strap_model: OnnxModel | None = None
         self._lane_of: Engine | None = None
         # Read once: the crop's template and framing are looked up for every face (it was re-read and
         # parsed from disk each time).
@@ -171,6 +177,20 @@ class Engine:
         return self._reference_inpainter
 
     @property
+    def strap_model(self) -> OnnxModel | None:
+        """The strap model (training/train_straps.py), or None where contract.json has none (then only
+        the tracer finds straps)."""
+        if self._lane_of is not None:
+            return self._lane_of.strap_model
+        if self._strap_model is None and "straps" in self._contract:
+            model = OnnxModel("straps", self._models_dir, self.options.threads)
+            if model.spec["framing"]["reach"] != STRAP_REACH:
+                raise ModelError(f"{model.path.name} was trained on another strap crop "
+                                 f"(reach {model.spec['framing']['reach']}, the app's is {STRAP_REACH})")
+            self._strap_model = model
+        return self._strap_model
+
+    @property
     def takes_references(self) -> bool:
         """Whether a reference photo changes a face's fill."""
         return self.reference_inpainter is not None
@@ -186,6 +206,8 @@ class Engine:
     def warm_up(self) -> None:
         """Load the detector and both models now (about a second) instead of on the first photo."""
         _ = self.finder, self.segmenter, self.inpainter
+        if self.options.strap_model:
+            _ = self.strap_model
 
     # ------------------------------------------------------------------------------------ stages
     def detect(self, rgb: np.ndarray) -> list[Face]:
@@ -387,12 +409,16 @@ class Engine:
     def _add_straps(self, full: np.ndarray, rgb: np.ndarray, face: Face, matrix: np.ndarray,
                     crop_mask: np.ndarray) -> None:
         """Trace the covering's ear loops and straps (core/straps.py) at twice the segmenter crop's
-        resolution and add them to ``full``."""
+        resolution, add what the strap model marks beside the covering (training/train_straps.py:
+        loops round or behind the ear, faint ones, head straps down the neck, which the tracer's
+        rules leave) and add both to ``full``."""
         S, k = self.crop_size, STRAP_ZOOM
         pad = int(round(S * k * (STRAP_REACH - 1) / 2))  # strap-crop pixels added on every side
         loose = self._tight_to_loose()
         width = loose[0, 0] * abs(EAR_TEMPLATE_POINTS[1][0] - EAR_TEMPLATE_POINTS[0][0])  # segmenter crop px
-        if width / blend.crop_scale(matrix) < MIN_STRAP_FACE_PX:
+        face_px = width / blend.crop_scale(matrix)
+        use_model = self.options.strap_model and self.strap_model is not None
+        if face_px < (MIN_STRAP_MODEL_FACE_PX if use_model else MIN_STRAP_FACE_PX):
             return
         M = matrix * k
         M[:, 2] += pad
@@ -407,9 +433,29 @@ class Engine:
             kp = self._contract["template_keypoints"]
             ears = [tuple(p) for p in from_template(face, EAR_TEMPLATE_POINTS, M)]
             eyes = [tuple(p) for p in from_template(face, [kp["right_eye"], kp["left_eye"]], M)]
-        found = straps.find_straps(crop, covering, ears, eyes, k * width)
+        found = straps.find_straps(crop, covering, ears, eyes, k * width) if face_px >= MIN_STRAP_FACE_PX \
+            else np.zeros(covering.shape, bool)
+        if use_model:  # what the tracer found links the model's pieces to the covering too (a loop's
+            # far end by the ear, beyond a gap where the model's probability dips)
+            found |= straps.from_probability(self._strap_probability(crop, covering), covering | found, eyes,
+                                             k * width)
         if found.any():
             self.add_mask_to_image(full, found.astype(np.float32), M, S * k + 2 * pad)
+
+    def _strap_probability(self, crop: np.ndarray, covering: np.ndarray) -> np.ndarray:
+        """The strap model's probability over the strap crop (``crop``, RGB uint8, and the covering in
+        it): it sees the crop at the contract's ``canvas``² (half the tracing resolution), padded to
+        its input size by repeating the last row and column, as it was trained."""
+        spec = self.strap_model.spec
+        n, size = spec["framing"]["canvas"], spec["inputs"]["image"]["shape"][-1]
+        side = crop.shape[0]
+        rgb = cv2.resize(crop, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+        cov = cv2.resize(covering.astype(np.float32), (n, n), interpolation=cv2.INTER_AREA) > 0.5
+        pad = ((0, size - n), (0, size - n))
+        rgb = np.pad(rgb, pad + ((0, 0),), mode="edge").transpose(2, 0, 1)[None]
+        cov = np.pad(cov.astype(np.float32), pad, mode="edge")[None, None]
+        prob = self.strap_model(image=rgb, covering=cov)[0, 0, :n, :n]
+        return cv2.resize(prob, (side, side), interpolation=cv2.INTER_LINEAR)
 
     def add_mask_to_image(self, full: np.ndarray, crop_mask: np.ndarray, matrix: np.ndarray,
                           size: int | None = None) -> None:

@@ -268,3 +268,34 @@ def _paths_from(skel: np.ndarray, start: np.ndarray):
             p = int(prev[path[-1]])
             path.append((p // w, p % w))
         yield np.array(path[::-1])
+
+
+# ------------------------------------------------------------------------------- the strap model
+MODEL_THRESHOLD = 0.5  # strap probability that counts
+LINK = 0.04  # face widths: a gap this small (hair across a loop, a dip in the probability) joins pieces
+MODEL_MIN_LENGTH = 0.08  # face widths: a piece shorter than this is a dot (a braid's tip at the
+# covering's corner, maskedface_seg/IWM_04071), not a strap
+
+
+def from_probability(prob: np.ndarray, covering: np.ndarray, eyes: tuple, face_width: float) -> np.ndarray:
+    """Strap pixels from the strap model's probability map (``prob``, 0..1 over the strap crop): the
+    marked pixels outside ``covering`` that reach it, directly or over gaps shorter than LINK (a
+    loop runs from the covering; a line that does not is a collar, a necklace or hair), never near an
+    eye (glasses' arms), and at least MODEL_MIN_LENGTH long. Only adds, like ``find_straps``."""
+    out = np.zeros(covering.shape, bool)
+    cand = (prob > MODEL_THRESHOLD) & ~covering
+    for ex, ey in eyes:
+        cv2.circle(cand.view(np.uint8), (int(round(ex)), int(round(ey))), int(EYE_RADIUS * face_width), 0, -1)
+    if not cand.any() or not covering.any():
+        return out
+    # Pieces and the covering joined across short gaps: whatever is linked to the covering is a strap.
+    r = max(1, int(round(LINK * face_width / 2)))
+    linked = cv2.dilate((cand | covering).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    n, labels = cv2.connectedComponents(linked, connectivity=8)
+    own = np.unique(labels[covering])
+    keep = cand & np.isin(labels, own[own > 0])
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(keep.astype(np.uint8), connectivity=8)
+    for i in range(1, n):
+        if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) >= MODEL_MIN_LENGTH * face_width:
+            out |= labels == i
+    return out
