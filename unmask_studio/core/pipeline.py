@@ -75,8 +75,8 @@ class Options:
     find_straps: bool = True  # remove ear loops and straps beside a found covering (core/straps.py)
     strap_model: bool = False  # with the strap model too (where contract.json has one), not the tracer only.
     # Off by default: it takes loops the tracer leaves (wild_dev/0003_0017, real_masked/120, 186) but also
-    # marked hair, ears and background beside 41 of 82 MaskedFace-Net faces, whose pasted masks have no
-    # loops (benchmarks/straps.py --stage strap_model; model card)
+    # marked hair, ears and background beside 11 of 82 MaskedFace-Net faces, whose pasted masks have no
+    # loops, and scarves and hair on real photos (benchmarks/straps.py --stage strap_model; model card)
     flip_segment: bool = True  # segment the mirrored crop too: where it extends the covering, it counts
     complete_by_colour: bool = True  # the rest of a found covering by its colours (core/covering_colour.py)
     feather_px: float = 3.0  # soft edge outside the mask, in crop pixels
