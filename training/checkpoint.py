@@ -48,3 +48,30 @@ def save_run(run_dir, full: dict, counters) -> None:
     for k in ("ema", "D_global", "D_local"):
         compact[k] = {n: t.half() if t.is_floating_point() else t for n, t in full[k].items()}
     atomic_save(compact, run_dir / "ckpt_compact.pt")
+
+
+def resume_one_cycle(run_dir, net, opt, lr: float, steps: int, pct_start: float = 0.05):
+    """A fresh one-cycle schedule over ``steps``, or, with a checkpoint in ``run_dir``, the network,
+    optimiser and schedule restored from it. Returns (the state or None, the scheduler). A checkpoint
+    made for another step budget (or a compact one) gets a fresh one-cycle over what is left."""
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=pct_start)
+    state = load_state(run_dir)
+    if state:
+        net.load_state_dict(to_float(state["net"]))
+        if "opt" in state:
+            opt.load_state_dict(state["opt"])
+        if "sched" in state and state["sched"]["total_steps"] == steps:
+            sched.load_state_dict(state["sched"])
+        else:
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps - state["step"],
+                                                        pct_start=pct_start)
+    return state, sched
+
+
+def save_net(run_dir, net, opt, sched, counters: dict) -> None:
+    """``ckpt_full.pt`` (network, optimiser, schedule, ``counters``: exact resume) and
+    ``ckpt_compact.pt`` (the network in fp16 and ``counters``, small enough to commit)."""
+    full = {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), **counters}
+    atomic_save(full, run_dir / "ckpt_full.pt")
+    atomic_save({"net": {k: v.half() if v.is_floating_point() else v for k, v in full["net"].items()},
+                 **counters}, run_dir / "ckpt_compact.pt")

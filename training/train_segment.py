@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from evaluation.metrics import boundary_f1
-from training.checkpoint import append_log, atomic_save, load_state, to_float
+from training.checkpoint import append_log, resume_one_cycle, save_net
 from training.data import MaskedFaceSegSet, SegmentSet
 from training.models import SegmenterNet, n_params
 from training.paths import RUNS
@@ -83,18 +83,9 @@ def main(argv=None):
     run_dir.mkdir(parents=True, exist_ok=True)
     net = SegmenterNet().to(rt.device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     step, epoch, pos = 0, 0, 0
-    state = load_state(run_dir)
+    state, sched = resume_one_cycle(run_dir, net, opt, args.lr, args.steps)
     if state:
-        net.load_state_dict(to_float(state["net"]))
-        if "opt" in state:
-            opt.load_state_dict(state["opt"])
-        if "sched" in state and state["sched"]["total_steps"] == args.steps:
-            sched.load_state_dict(state["sched"])
-        else:  # a new step budget (or a compact checkpoint): a fresh one-cycle over what is left
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps - state["step"],
-                                                        pct_start=0.05)
         step, epoch, pos = state["step"], state["epoch"], state["pos"]
         rt.log(f"resumed at step {step} from {state['_file']}")
     rt.log(f"segmenter {n_params(net) / 1e6:.2f}M params, threads {torch.get_num_threads()}")
@@ -129,11 +120,7 @@ def main(argv=None):
     def save(final=False):
         if not rt.is_main:
             return
-        full = {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                "step": step, "epoch": epoch, "pos": pos}
-        atomic_save(full, run_dir / "ckpt_full.pt")
-        atomic_save({"net": {k: v.half() if v.is_floating_point() else v for k, v in full["net"].items()},
-                     "step": step, "epoch": epoch, "pos": pos}, run_dir / "ckpt_compact.pt")
+        save_net(run_dir, net, opt, sched, {"step": step, "epoch": epoch, "pos": pos})
         rt.log(f"checkpoint at step {step}{' (final)' if final else ''}")
 
     t0 = last = time.time()

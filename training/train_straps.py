@@ -29,13 +29,13 @@ import torch
 import torch.nn.functional as F
 
 from training.contract import STRAP_CANVAS, STRAP_REACH, STRAP_SIZE
-from training.checkpoint import append_log, atomic_save, load_state, to_float
+from training.checkpoint import append_log, resume_one_cycle, save_net
 from training.data import SOURCE_SIZE, _subset, landmarks, load_face, paint_clothing, sample_rng
 from training.framing import tight_to_loose
 from training.models import SegmenterNet, n_params
 from training.paths import RUNS
 from training.runtime import Runtime
-from training.synth import Frame, jpeg, synthesize
+from training.synth import Frame, _bezier, jpeg, synthesize
 
 LOOSE = 256  # the segmenter crop's framing, rendered at this size
 PAD = int(round(LOOSE * (STRAP_REACH - 1) / 2))  # the strap crop is STRAP_REACH times as wide
@@ -52,9 +52,7 @@ TRAIN_WINDOW = 192
 
 
 def _curve(img, a, b, bend, colour, thick):
-    mid = (a + b) / 2 + bend
-    t = np.linspace(0, 1, 16)[:, None]
-    pts = (1 - t) ** 2 * a + 2 * (1 - t) * t * mid + t ** 2 * b
+    pts = _bezier(a, (a + b) / 2 + bend, b, 16)
     cv2.polylines(img, [np.round(pts * 16).astype(np.int32)], False, tuple(float(c) for c in colour), thick,
                   cv2.LINE_AA, shift=4)
 
@@ -267,29 +265,16 @@ def main(argv=None):
     run_dir.mkdir(parents=True, exist_ok=True)
     net = SegmenterNet(WIDTHS, in_channels=4).to(rt.device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     step, epoch, pos = 0, 0, 0
-    state = load_state(run_dir)
+    state, sched = resume_one_cycle(run_dir, net, opt, args.lr, args.steps)
     if state:
-        net.load_state_dict(to_float(state["net"]))
-        if "opt" in state:
-            opt.load_state_dict(state["opt"])
-        if "sched" in state and state["sched"]["total_steps"] == args.steps:
-            sched.load_state_dict(state["sched"])
-        else:  # a new step budget (or a compact checkpoint): a fresh one-cycle over what is left
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps - state["step"],
-                                                        pct_start=0.05)
         step, epoch, pos = state["step"], state["epoch"], state["pos"]
         rt.log(f"resumed at step {step} from {state['_file']}")
     rt.log(f"strap model {n_params(net) / 1e6:.2f}M params, threads {torch.get_num_threads()}")
     val = StrapSet("val", seed=4321, train=False, limit=200)
 
     def save(final=False):
-        full = {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                "step": step, "epoch": epoch, "pos": pos}
-        atomic_save(full, run_dir / "ckpt_full.pt")
-        atomic_save({"net": {k: v.half() if v.is_floating_point() else v for k, v in full["net"].items()},
-                     "step": step, "epoch": epoch, "pos": pos}, run_dir / "ckpt_compact.pt")
+        save_net(run_dir, net, opt, sched, {"step": step, "epoch": epoch, "pos": pos})
         rt.log(f"checkpoint at step {step}{' (final)' if final else ''}")
 
     t0 = last = time.time()
